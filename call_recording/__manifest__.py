@@ -1,0 +1,35 @@
+{
+    "name": "Call Recording",
+    "summary": "Phone calls and their recordings on the customer card, "
+    "with access rules and an access log",
+    "version": "19.0.1.0.0",
+    "category": "Sales/Call Recording",
+    "website": "https://github.com/callrec/odoo-call-recording",
+    "author": "Call Recording Team",
+    "license": "LGPL-3",
+    "application": True,
+    "installable": True,
+    "depends": ["mail", "contacts", "phone_validation"],
+    "external_dependencies": {"python": ["phonenumbers>=8.12"]},
+    "data": [
+        "security/call_recording_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_sequence_data.xml",
+        "views/call_recording_views.xml",
+        "views/call_recording_access_log_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/menus.xml",
+    ],
+    "demo": [
+        "demo/call_recording_demo.xml",
+    ],
+    "assets": {
+        "web.assets_backend": [
+            "call_recording/static/src/components/**/*",
+        ],
+        "web.assets_tests": [
+            "call_recording/static/tests/tours/**/*",
+        ],
+    },
+}

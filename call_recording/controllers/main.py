@@ -1,0 +1,61 @@
+import logging
+
+from werkzeug.exceptions import Forbidden, NotFound
+
+from odoo import http
+from odoo.exceptions import AccessError
+from odoo.http import request
+
+_logger = logging.getLogger(__name__)
+
+
+class CallRecordingController(http.Controller):
+    @http.route(
+        "/call_recording/<int:call_id>/audio",
+        type="http",
+        auth="user",
+        methods=["GET", "HEAD"],
+    )
+    def call_recording_audio(self, call_id, download=None, **kwargs):
+        """Play (inline) or download a call's recording.
+
+        Access is checked on the call at every request, Range requests are
+        answered with 206 so that players can seek, and the file is sent
+        from the filestore in chunks.  A play is logged when playback
+        starts (no Range, or a Range from byte 0), not at every seek.
+        """
+        call = request.env["call.recording"].browse(call_id).exists()
+        if not call:
+            raise NotFound()
+        try:
+            call.check_access("read")
+            has_audio = call.has_audio
+        except AccessError as exc:
+            _logger.info(
+                "Refused recording %s to user %s", call_id, request.env.uid
+            )
+            raise Forbidden() from exc
+        attachment = call._get_audio_attachment() if has_audio else None
+        if not attachment:
+            raise NotFound()
+
+        as_attachment = bool(download and download not in ("0", "false"))
+        http_range = request.httprequest.range
+        starts_playback = http_range is None or (
+            http_range.ranges and http_range.ranges[0][0] == 0
+        )
+        if request.httprequest.method == "GET" and (as_attachment or starts_playback):
+            call._log_access(
+                "download" if as_attachment else "play",
+                ip_address=request.httprequest.remote_addr,
+                user_agent=request.httprequest.user_agent.string,
+            )
+
+        stream = (
+            request.env["ir.binary"]
+            .with_context(call_recording_audio_route=True)
+            ._record_to_stream(attachment, "raw")
+        )
+        stream.download_name = call.audio_filename or call._audio_download_name()
+        stream.mimetype = call.audio_mimetype or attachment.mimetype
+        return stream.get_response(as_attachment=as_attachment)

@@ -1,0 +1,560 @@
+import base64
+import io
+import logging
+import os
+from collections import defaultdict
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.fields import Domain
+from odoo.tools import SQL
+
+from ..lib import audio as audio_lib
+from ..lib import phone as phone_lib
+
+_logger = logging.getLogger(__name__)
+
+DIRECTIONS = [
+    ("inbound", "Inbound"),
+    ("outbound", "Outbound"),
+    ("internal", "Internal"),
+]
+CALL_STATES = [
+    ("answered", "Answered"),
+    ("missed", "Missed"),
+    ("voicemail", "Voicemail"),
+    ("busy", "Busy"),
+    ("failed", "Failed"),
+]
+RECORDING_STATES = [
+    ("none", "No recording"),
+    ("pending", "Pending download"),
+    ("available", "Available"),
+    ("failed", "Download failed"),
+    ("purged", "Purged"),
+]
+PARTNER_MATCH_STATES = [
+    ("matched", "Matched"),
+    ("manual", "Linked by hand"),
+    ("ambiguous", "Ambiguous"),
+    ("unknown", "Unknown number"),
+    ("none", "No number"),
+]
+#: Fields an agent may change on their own calls; everything else is
+#: evidence that only managers (or the import) may touch.
+AGENT_WRITABLE_FIELDS = frozenset({"partner_id", "notes"})
+
+
+class CallRecording(models.Model):
+    """One telephone call and its recording."""
+
+    _name = "call.recording"
+    _description = "Call Recording"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "start_datetime desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(
+        string="Reference",
+        required=True,
+        readonly=True,
+        copy=False,
+        index="trigram",
+        default=lambda self: _("New"),
+        help="Unique identifier of the recording, the one told to the caller.",
+    )
+    direction = fields.Selection(
+        DIRECTIONS, required=True, default="inbound", tracking=True
+    )
+    state = fields.Selection(
+        CALL_STATES,
+        string="Call Status",
+        required=True,
+        default="answered",
+        tracking=True,
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Agent",
+        index=True,
+        tracking=True,
+        check_company=True,
+        domain="[('share', '=', False)]",
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Contact",
+        index="btree_not_null",
+        tracking=True,
+        check_company=True,
+    )
+    commercial_partner_id = fields.Many2one(
+        related="partner_id.commercial_partner_id",
+        string="Customer",
+        store=True,
+        index="btree_not_null",
+    )
+    partner_match = fields.Selection(
+        PARTNER_MATCH_STATES,
+        string="Contact Match",
+        default="unknown",
+        readonly=True,
+        copy=False,
+        help="How the contact was found: from the number, by hand, or not at "
+        "all because the number is unknown or belongs to several customers.",
+    )
+    partner_match_count = fields.Integer(
+        string="Matching Customers",
+        readonly=True,
+        copy=False,
+        help="Number of different customers whose phone is the external number.",
+    )
+
+    # Numbers as received, and their E.164 forms.
+    caller_number = fields.Char(string="From", help="Calling number as received.")
+    callee_number = fields.Char(string="To", help="Called number as received.")
+    caller_number_e164 = fields.Char(
+        string="From (E.164)", compute="_compute_numbers", store=True
+    )
+    callee_number_e164 = fields.Char(
+        string="To (E.164)", compute="_compute_numbers", store=True
+    )
+    external_number = fields.Char(
+        compute="_compute_numbers",
+        store=True,
+        help="The other party's number as received.",
+    )
+    external_number_e164 = fields.Char(
+        string="External Number (E.164)",
+        compute="_compute_numbers",
+        store=True,
+        index="btree_not_null",
+    )
+    external_extension = fields.Char(compute="_compute_numbers", store=True)
+    line_number = fields.Char(
+        string="Our Line",
+        compute="_compute_numbers",
+        store=True,
+        help="Our number that was called or that called out.",
+    )
+    line_number_e164 = fields.Char(
+        string="Our Line (E.164)",
+        compute="_compute_numbers",
+        store=True,
+        index="btree_not_null",
+    )
+    external_number_display = fields.Char(
+        string="Number", compute="_compute_external_number_display"
+    )
+
+    start_datetime = fields.Datetime(
+        string="Start", required=True, index=True, default=fields.Datetime.now
+    )
+    duration = fields.Integer(string="Duration (s)", help="Length of the call in seconds.")
+    duration_minutes = fields.Float(
+        string="Minutes",
+        compute="_compute_duration_minutes",
+        store=True,
+        aggregator="sum",
+        digits=(16, 2),
+    )
+    duration_display = fields.Char(string="Length", compute="_compute_duration_display")
+
+    recording_status = fields.Selection(
+        RECORDING_STATES,
+        required=True,
+        default="none",
+        tracking=True,
+        copy=False,
+    )
+    audio = fields.Binary(
+        attachment=True,
+        copy=False,
+        groups="base.group_system",
+        help="Raw recording. Users play and download it through the call, "
+        "so that every access is checked and logged.",
+    )
+    audio_filename = fields.Char(readonly=True, copy=False)
+    audio_mimetype = fields.Char(string="Audio Type", readonly=True, copy=False)
+    audio_size = fields.Integer(string="Audio Size (bytes)", readonly=True, copy=False)
+    audio_sha256 = fields.Char(string="SHA-256", readonly=True, copy=False)
+    audio_url = fields.Char(compute="_compute_audio_url")
+    has_audio = fields.Boolean(compute="_compute_audio_url")
+
+    phone_search = fields.Char(
+        string="Phone Number", store=False, search="_search_phone_search"
+    )
+
+    notes = fields.Html()
+
+    _name_unique = models.Constraint(
+        "UNIQUE(name)", "The reference of a call recording must be unique."
+    )
+    _duration_positive = models.Constraint(
+        "CHECK(duration >= 0)", "A call cannot last a negative time."
+    )
+    _company_start_idx = models.Index("(company_id, start_datetime DESC)")
+    _user_start_idx = models.Index("(user_id, start_datetime DESC)")
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+
+    @api.depends("caller_number", "callee_number", "direction", "company_id.country_id")
+    def _compute_numbers(self):
+        for call in self:
+            region = call.company_id.country_id.code
+            caller = phone_lib.normalize(call.caller_number, region)
+            callee = phone_lib.normalize(call.callee_number, region)
+            external, line = (caller, callee) if call.direction == "inbound" else (callee, caller)
+            call.caller_number_e164 = caller.e164
+            call.callee_number_e164 = callee.e164
+            call.external_number = external.raw or False
+            call.external_number_e164 = external.e164
+            call.external_extension = external.extension
+            call.line_number = line.raw or False
+            call.line_number_e164 = line.e164
+
+    @api.depends("external_number", "external_number_e164")
+    def _compute_external_number_display(self):
+        for call in self:
+            call.external_number_display = (
+                phone_lib.format_international(call.external_number_e164)
+                or call.external_number
+            )
+
+    @api.depends("duration")
+    def _compute_duration_minutes(self):
+        for call in self:
+            call.duration_minutes = (call.duration or 0) / 60.0
+
+    @api.depends("duration")
+    def _compute_duration_display(self):
+        for call in self:
+            minutes, seconds = divmod(call.duration or 0, 60)
+            hours, minutes = divmod(minutes, 60)
+            call.duration_display = (
+                f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+            )
+
+    @api.depends("recording_status")
+    def _compute_audio_url(self):
+        for call in self:
+            call.has_audio = call.recording_status == "available"
+            call.audio_url = (
+                f"/call_recording/{call.id}/audio" if call.has_audio and call.id else False
+            )
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", _("New")) == _("New"):
+                vals["name"] = self.env["ir.sequence"].next_by_code("call.recording") or _("New")
+            if vals.get("partner_id"):
+                vals.setdefault("partner_match", "manual")
+        calls = super().create(vals_list)
+        calls.filtered(lambda c: not c.partner_id)._match_partners()
+        return calls
+
+    def write(self, vals):
+        if not self.env.su and not self.env.user.has_group(
+            "call_recording.group_call_recording_manager"
+        ):
+            forbidden = set(vals) - AGENT_WRITABLE_FIELDS
+            if forbidden:
+                raise AccessError(
+                    _(
+                        "You may only change the contact and the notes of your calls, "
+                        "not: %(fields)s",
+                        fields=", ".join(sorted(forbidden)),
+                    )
+                )
+        if "partner_id" in vals and "partner_match" not in vals:
+            vals["partner_match"] = "manual" if vals["partner_id"] else "unknown"
+        if "audio" in vals:
+            data = vals.pop("audio")
+            res = super().write(vals) if vals else True
+            for call in self:
+                call._set_audio_bytes(data)
+            return res
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Partner matching
+    # ------------------------------------------------------------------
+
+    def _match_partners(self):
+        """Link calls to the contact whose phone is the external number.
+
+        One query for the whole batch on the indexed ``phone_sanitized``.
+        A number shared by contacts of one customer links to that customer;
+        a number shared by different customers is left ambiguous, and an
+        unknown one unmatched: both stay searchable by number and are
+        matched again when a contact's phone changes.
+        Calls linked by hand are never changed.
+        """
+        calls = self.filtered(lambda c: c.partner_match != "manual")
+        if not calls:
+            return
+        numbers = {c.external_number_e164 for c in calls if c.external_number_e164}
+        candidates = defaultdict(lambda: self.env["res.partner"])
+        if numbers:
+            # sudo: matching must see every contact of the company, not only
+            # those the agent whose call is imported may read.
+            partners = self.env["res.partner"].sudo().search_fetch(
+                [("phone_sanitized", "in", list(numbers))],
+                ["phone_sanitized", "commercial_partner_id", "company_id"],
+            )
+            for partner in partners:
+                candidates[partner.phone_sanitized] |= partner
+
+        updates = defaultdict(lambda: self.browse())
+        for call in calls:
+            if not call.external_number_e164:
+                key = (False, "none", 0)
+            else:
+                found = candidates[call.external_number_e164].filtered(
+                    lambda p, company=call.company_id: not p.company_id or p.company_id == company
+                )
+                customers = found.commercial_partner_id
+                if not found:
+                    key = (False, "unknown", 0)
+                elif len(customers) > 1:
+                    key = (False, "ambiguous", len(customers))
+                elif len(found) == 1:
+                    key = (found.id, "matched", 1)
+                else:
+                    # Several contacts of one customer share the number
+                    # (a switchboard): the customer itself is the match.
+                    key = (customers.id, "matched", 1)
+            if (call.partner_id.id, call.partner_match, call.partner_match_count) != key:
+                updates[key] |= call
+        for (partner_id, match, count), group in updates.items():
+            # sudo: the match is set by the system, not by the user who
+            # triggered it (e.g. an agent editing a contact's phone).
+            group.sudo().write(
+                {"partner_id": partner_id, "partner_match": match, "partner_match_count": count}
+            )
+
+    @api.model
+    def _rematch_numbers(self, numbers):
+        """Match again the unmatched calls of these E.164 numbers."""
+        numbers = [n for n in numbers if n]
+        if not numbers:
+            return
+        calls = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("external_number_e164", "in", numbers),
+                    ("partner_match", "in", ("unknown", "ambiguous")),
+                ]
+            )
+        )
+        calls._match_partners()
+
+    def _search_phone_search(self, operator, value):
+        """Find calls by any form of the other party's number.
+
+        ``06 30 123 4567``, ``+36301234567`` and a fragment such as
+        ``1234567`` all find the call stored as ``+36301234567``.
+        """
+        if operator not in ("ilike", "=", "like") or not isinstance(value, str):
+            return NotImplemented
+        text = value
+        e164 = phone_lib.to_e164(text, self.env.company.country_id.code)
+        domain = Domain("external_number", "ilike", text)
+        if e164:
+            domain |= Domain("external_number_e164", "=", e164)
+        digits = phone_lib.search_digits(text)
+        if len(digits) >= 3:
+            domain |= Domain("external_number_e164", "like", f"%{digits}%")
+        return domain
+
+    # ------------------------------------------------------------------
+    # Audio
+    # ------------------------------------------------------------------
+
+    def _audio_download_name(self, mimetype=None):
+        self.ensure_one()
+        ext = audio_lib.AUDIO_EXTENSIONS.get(mimetype or self.audio_mimetype, "bin")
+        number = self.external_number_e164 or self.external_number or ""
+        parts = [self.name.replace("/", "-"), self.direction, number.replace("+", "")]
+        return "_".join(p for p in parts if p) + "." + ext
+
+    def _get_audio_attachment(self):
+        self.ensure_one()
+        # sudo: the audio attachment is readable by administrators only;
+        # callers check access on the call before they get here.
+        return self.env["ir.attachment"].sudo().search(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "=", self.id),
+                ("res_field", "=", "audio"),
+            ],
+            limit=1,
+        )
+
+    @api.model
+    def _max_audio_size(self):
+        megabytes = int(
+            self.env["ir.config_parameter"].sudo().get_param("call_recording.max_audio_mb", 200)
+        )
+        return megabytes * 1024 * 1024
+
+    def _set_audio_bytes(self, data, filename=None):
+        """Store a recording given as bytes (or base64 text, as forms send)."""
+        if isinstance(data, str):
+            data = base64.b64decode(data)
+        if not data:
+            return self._remove_audio()
+        return self._set_audio_stream(io.BytesIO(data), filename=filename)
+
+    def _set_audio_stream(self, stream, filename=None):
+        """Store a recording read from a file object, without loading it whole.
+
+        The data goes in chunks to a temporary file inside the filestore,
+        its type and size are checked, and the file is moved to where
+        Odoo's filestore expects it.  Replaces any earlier audio.
+        """
+        self.ensure_one()
+        Attachment = self.env["ir.attachment"].sudo()
+        filestore = Attachment._filestore()
+        try:
+            stored = audio_lib.store_stream(
+                stream, os.path.join(filestore, "call_recording_tmp"), self._max_audio_size()
+            )
+        except audio_lib.AudioError as exc:
+            raise UserError(
+                _("The recording of %(call)s was refused: %(reason)s", call=self.name, reason=exc)
+            ) from exc
+        try:
+            fname = f"{stored.sha1[:2]}/{stored.sha1}"
+            full_path = Attachment._full_path(fname)
+            if Attachment._storage() != "file":
+                with open(stored.path, "rb") as fp:
+                    raw = fp.read()
+            else:
+                raw = None
+                os.makedirs(os.path.dirname(full_path), exist_ok=True)
+                if os.path.exists(full_path):
+                    os.unlink(stored.path)
+                else:
+                    os.replace(stored.path, full_path)
+                    # in case the transaction aborts, let the GC collect it
+                    Attachment._mark_for_gc(fname)
+        finally:
+            if os.path.exists(stored.path):
+                os.unlink(stored.path)
+
+        self._get_audio_attachment().unlink()
+        name = filename or self._audio_download_name(stored.mimetype)
+        vals = {
+            "name": name,
+            "res_model": self._name,
+            "res_id": self.id,
+            "res_field": "audio",
+            "mimetype": stored.mimetype,
+            "type": "binary",
+        }
+        if raw is not None:
+            vals["raw"] = raw
+        attachment = Attachment.create(vals)
+        if raw is None:
+            # ir.attachment.create() computes these from in-memory data; the
+            # file is already in the filestore, so they are set directly.
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE ir_attachment SET store_fname = %s, file_size = %s, "
+                    "checksum = %s, mimetype = %s WHERE id = %s",
+                    fname,
+                    stored.size,
+                    stored.sha1,
+                    stored.mimetype,
+                    attachment.id,
+                )
+            )
+            attachment.invalidate_recordset(["store_fname", "file_size", "checksum", "mimetype"])
+        super(CallRecording, self.sudo()).write(
+            {
+                "recording_status": "available",
+                "audio_filename": name,
+                "audio_mimetype": stored.mimetype,
+                "audio_size": stored.size,
+                "audio_sha256": stored.sha256,
+            }
+        )
+        return attachment
+
+    def _remove_audio(self, status="none"):
+        """Delete the audio of these calls; the calls and their metadata stay."""
+        attachments = self.env["ir.attachment"].sudo().search(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "in", self.ids),
+                ("res_field", "=", "audio"),
+            ]
+        )
+        attachments.unlink()
+        super(CallRecording, self.sudo()).write(
+            {
+                "recording_status": status,
+                "audio_size": 0,
+                "audio_sha256": False,
+                "audio_mimetype": False,
+                "audio_filename": False,
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_download_audio(self):
+        self.ensure_one()
+        if not self.has_audio:
+            raise UserError(_("This call has no recording to download."))
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/call_recording/{self.id}/audio?download=1",
+            "target": "self",
+        }
+
+    def action_open_access_log(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "call_recording.call_recording_access_log_action"
+        )
+        action["domain"] = [("call_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def _log_access(self, access_type, ip_address=None, user_agent=None):
+        """Record that the current user played or downloaded these calls."""
+        # sudo: nobody may create log entries by hand; the log is written
+        # by the audio route for the user whose access was just checked.
+        return self.env["call.recording.access.log"].sudo().create(
+            [
+                {
+                    "call_id": call.id,
+                    "call_reference": call.name,
+                    "company_id": call.company_id.id,
+                    "user_id": self.env.uid,
+                    "access_type": access_type,
+                    "ip_address": ip_address,
+                    "user_agent": (user_agent or "")[:256] or False,
+                }
+                for call in self
+            ]
+        )

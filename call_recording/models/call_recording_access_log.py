@@ -1,0 +1,37 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+ACCESS_TYPES = [("play", "Play"), ("download", "Download")]
+
+
+class CallRecordingAccessLog(models.Model):
+    """Who listened to or downloaded which recording, when and from where.
+
+    Written only by the audio route (accountability, GDPR Art. 5(2)); never
+    edited, and kept when the call itself is deleted.
+    """
+
+    _name = "call.recording.access.log"
+    _description = "Call Recording Access Log"
+    _order = "create_date desc, id desc"
+    _rec_name = "call_reference"
+
+    call_id = fields.Many2one(
+        "call.recording", string="Call", index=True, ondelete="set null", readonly=True
+    )
+    call_reference = fields.Char(string="Reference", readonly=True, required=True)
+    company_id = fields.Many2one("res.company", index=True, readonly=True, required=True)
+    user_id = fields.Many2one(
+        "res.users", string="User", index=True, readonly=True, required=True, ondelete="restrict"
+    )
+    access_type = fields.Selection(ACCESS_TYPES, string="Access", readonly=True, required=True)
+    ip_address = fields.Char(string="IP Address", readonly=True)
+    user_agent = fields.Char(readonly=True)
+    create_date = fields.Datetime(string="Date", readonly=True, index=True)
+
+    def write(self, vals):
+        raise UserError(_("The access log of recordings cannot be changed."))
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(_("The access log of recordings cannot be deleted."))

@@ -1,0 +1,69 @@
+import random
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+from ..lib import audio as audio_lib
+
+#: (number as the provider sends it, demo partner xml id or None)
+_DEMO_NUMBERS = [
+    ("06301234567", "partner_demo_napfeny_toth"),
+    ("+3652123456", "partner_demo_napfeny"),
+    ("36209876543", "partner_demo_duna_kiss"),
+    ("+36 96 555 010", "partner_demo_duna"),
+    ("+36702223344", "partner_demo_horvath"),
+    ("0612345678", "partner_demo_molnar"),
+    ("004930901820", "partner_demo_berlin"),
+    ("+3617778899", None),  # two customers: ambiguous
+    ("+36305550199", None),  # nobody's number
+    ("anonymous", None),
+]
+
+
+class CallRecording(models.Model):
+    _inherit = "call.recording"
+
+    @api.model
+    def _demo_generate_calls(self, count=36, seed=2026):
+        """Create demo calls over the last weeks, with short generated audio."""
+        rng = random.Random(seed)
+        agents = [
+            self.env.ref("call_recording.user_demo_agent1"),
+            self.env.ref("call_recording.user_demo_agent2"),
+        ]
+        company = self.env.ref("base.main_company")
+        line = company.phone or "+36 1 555 0100"
+        now = fields.Datetime.now().replace(minute=0, second=0, microsecond=0)
+        calls = self.browse()
+        for index in range(count):
+            number, _xmlid = _DEMO_NUMBERS[index % len(_DEMO_NUMBERS)]
+            direction = rng.choice(["inbound"] * 3 + ["outbound"] * 2 + ["internal"])
+            if direction == "internal":
+                number = rng.choice(["101", "102", "205"])
+            state = rng.choice(["answered"] * 6 + ["missed", "voicemail", "busy"])
+            if direction == "inbound":
+                caller, callee = number, line
+            else:
+                caller, callee = line, number
+            start = now - timedelta(
+                days=rng.randint(0, 34), hours=rng.randint(0, 9), minutes=rng.randint(0, 59)
+            )
+            if start.weekday() >= 5:
+                start -= timedelta(days=2)
+            seconds = rng.randint(4, 14) if state in ("answered", "voicemail") else 0
+            call = self.create(
+                {
+                    "direction": direction,
+                    "state": state,
+                    "caller_number": caller,
+                    "callee_number": callee,
+                    "start_datetime": start,
+                    "duration": seconds,
+                    "user_id": agents[index % 2].id,
+                    "company_id": company.id,
+                }
+            )
+            if seconds:
+                call._set_audio_bytes(audio_lib.synth_call_wav(seconds, seed=index))
+            calls |= call
+        return calls

@@ -1,0 +1,100 @@
+from odoo import _, api, fields, models
+
+from ..lib import phone as phone_lib
+
+#: Partner fields whose change can change ``phone_sanitized``.
+_PHONE_TRIGGERS = ("phone", "country_id", "company_id", "parent_id", "active")
+#: Calls listed on the contact form; the smart button opens all of them.
+LATEST_CALLS = 100
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # Calls are matched on this column: index it (phone_validation does not).
+    phone_sanitized = fields.Char(index="btree_not_null")
+    call_recording_ids = fields.Many2many(
+        "call.recording",
+        string="Latest Calls",
+        compute="_compute_call_recording_ids",
+        help="The latest calls with this contact and, for a company, its "
+        "contacts, among those the user may see.",
+    )
+    call_recording_count = fields.Integer(
+        string="Call Count", compute="_compute_call_recording_count"
+    )
+
+    def _compute_call_recording_ids(self):
+        Call = self.env["call.recording"]
+        readable = Call.has_access("read")
+        for partner in self:
+            partner.call_recording_ids = (
+                Call.search([("partner_id", "child_of", partner.id)], limit=LATEST_CALLS)
+                if readable and partner.id
+                else Call
+            )
+
+    def _compute_call_recording_count(self):
+        # Counted with the user's own access rules: agents see their calls.
+        Call = self.env["call.recording"]
+        if not Call.has_access("read"):
+            self.call_recording_count = 0
+            return
+        all_partners = self.with_context(active_test=False).search_fetch(
+            [("id", "child_of", self.ids)], ["parent_id"]
+        )
+        groups = Call._read_group(
+            [("partner_id", "in", all_partners.ids)], ["partner_id"], ["__count"]
+        )
+        self_ids = set(self._ids)
+        self.call_recording_count = 0
+        for partner, count in groups:
+            while partner:
+                if partner.id in self_ids:
+                    partner.call_recording_count += count
+                partner = partner.parent_id
+
+    def action_view_call_recordings(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "call_recording.call_recording_action"
+        )
+        action["domain"] = [("partner_id", "child_of", self.id)]
+        action["context"] = {
+            "default_partner_id": self.id,
+            "search_default_filter_not_empty": 1,
+        }
+        action["name"] = _("Calls of %s", self.display_name)
+        return action
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        self.env["call.recording"]._rematch_numbers(partners.mapped("phone_sanitized"))
+        return partners
+
+    def write(self, vals):
+        if not any(f in vals for f in _PHONE_TRIGGERS):
+            return super().write(vals)
+        before = set(self.mapped("phone_sanitized"))
+        res = super().write(vals)
+        after = set(self.mapped("phone_sanitized"))
+        if before != after or "active" in vals or "company_id" in vals:
+            self.env["call.recording"]._rematch_numbers(before | after)
+        return res
+
+    def _compute_phone_sanitized(self):
+        """Also understand numbers that ``phonenumbers`` alone rejects.
+
+        Hungarian address books write extensions as ``mellék 12`` or
+        ``m. 12``; the number before it is still the customer's and must
+        match their calls.
+        """
+        super()._compute_phone_sanitized()
+        for partner in self:
+            if partner.phone_sanitized or not partner.phone:
+                continue
+            country = (
+                partner.country_id or partner.company_id.country_id or self.env.company.country_id
+            )
+            partner.phone_sanitized = phone_lib.to_e164(partner.phone, country.code) or False
