@@ -58,4 +58,7 @@ class CallRecordingController(http.Controller):
         )
         stream.download_name = call.audio_filename or call._audio_download_name()
         stream.mimetype = call.audio_mimetype or attachment.mimetype
-        return stream.get_response(as_attachment=as_attachment)
+        response = stream.get_response(as_attachment=as_attachment)
+        # Tell players on the first, full response that they may seek.
+        response.headers["Accept-Ranges"] = "bytes"
+        return response

@@ -284,8 +284,9 @@ class CallRecording(models.Model):
         if "audio" in vals:
             data = vals.pop("audio")
             res = super().write(vals) if vals else True
+            raw = base64.b64decode(data) if data else b""
             for call in self:
-                call._set_audio_bytes(data)
+                call._set_audio_bytes(raw)
             return res
         return super().write(vals)
 
@@ -414,9 +415,7 @@ class CallRecording(models.Model):
         return megabytes * 1024 * 1024
 
     def _set_audio_bytes(self, data, filename=None):
-        """Store a recording given as bytes (or base64 text, as forms send)."""
-        if isinstance(data, str):
-            data = base64.b64decode(data)
+        """Store a recording given as bytes; empty data removes the audio."""
         if not data:
             return self._remove_audio()
         return self._set_audio_stream(io.BytesIO(data), filename=filename)
@@ -486,6 +485,7 @@ class CallRecording(models.Model):
                 )
             )
             attachment.invalidate_recordset(["store_fname", "file_size", "checksum", "mimetype"])
+        self.invalidate_recordset(["audio"])
         super(CallRecording, self.sudo()).write(
             {
                 "recording_status": "available",
@@ -507,6 +507,7 @@ class CallRecording(models.Model):
             ]
         )
         attachments.unlink()
+        self.invalidate_recordset(["audio"])
         super(CallRecording, self.sudo()).write(
             {
                 "recording_status": status,

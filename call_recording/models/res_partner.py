@@ -24,6 +24,7 @@ class ResPartner(models.Model):
         string="Call Count", compute="_compute_call_recording_count"
     )
 
+    @api.depends_context("uid", "allowed_company_ids")
     def _compute_call_recording_ids(self):
         Call = self.env["call.recording"]
         readable = Call.has_access("read")
@@ -34,6 +35,7 @@ class ResPartner(models.Model):
                 else Call
             )
 
+    @api.depends_context("uid", "allowed_company_ids")
     def _compute_call_recording_count(self):
         # Counted with the user's own access rules: agents see their calls.
         Call = self.env["call.recording"]

@@ -1,0 +1,5 @@
+from . import test_access
+from . import test_audio
+from . import test_matching
+from . import test_model
+from . import test_tour

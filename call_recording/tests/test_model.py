@@ -1,0 +1,69 @@
+import re
+
+from psycopg2 import IntegrityError
+
+from odoo import fields
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import CallRecordingCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCallModel(CallRecordingCommon):
+    def test_reference(self):
+        """A unique reference the caller can be told: CR/<year>/<6 digits>."""
+        year = fields.Date.today().year
+        for call in (self.call_a, self.call_b, self.call_other):
+            self.assertRegex(call.name, rf"^CR/{year}/\d{{6}}$")
+        self.assertEqual(len({self.call_a.name, self.call_b.name, self.call_other.name}), 3)
+        numbers = [int(re.search(r"(\d+)$", c.name).group(1)) for c in (self.call_a, self.call_b)]
+        self.assertEqual(numbers[1], numbers[0] + 1)
+        copy = self.call_a.copy()
+        self.assertNotEqual(copy.name, self.call_a.name)
+        self.assertEqual(copy.recording_status, "none")
+
+    def test_reference_unique(self):
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+            self._call(self.agent_a, "+36301234567", name=self.call_a.name)
+            self.env.flush_all()
+
+    def test_duration(self):
+        call = self._call(self.agent_a, "+36301234567", duration=3725)
+        self.assertEqual(call.duration_display, "1:02:05")
+        self.assertAlmostEqual(call.duration_minutes, 62.08, places=2)
+        self.assertEqual(self._call(self.agent_a, "1", duration=65).duration_display, "1:05")
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+            self._call(self.agent_a, "1", duration=-1)
+            self.env.flush_all()
+
+    def test_zero_length_filter(self):
+        """The default filter hides answered calls of no length, not missed ones."""
+        empty = self._call(self.agent_a, "+36301234567", duration=0)
+        missed = self._call(self.agent_a, "+36301234567", duration=0, state="missed")
+        domain = ["|", ("duration", ">", 0), ("state", "!=", "answered")]
+        found = self.env["call.recording"].search(domain)
+        self.assertNotIn(empty, found)
+        self.assertIn(missed, found)
+        self.assertIn(self.call_a, found)
+
+    def test_audio_url(self):
+        self.assertEqual(self.call_a.audio_url, f"/call_recording/{self.call_a.id}/audio")
+        self.assertFalse(self._call(self.agent_a, "1").audio_url)
+        action = self.call_a.action_download_audio()
+        self.assertEqual(action["url"], f"/call_recording/{self.call_a.id}/audio?download=1")
+
+    def test_company_country_decides_region(self):
+        """National numbers are read in the country of the call's company."""
+        self.company_b.country_id = self.env.ref("base.de")
+        call = self._call(self.manager_b, "030 901820", company=self.company_b)
+        self.assertEqual(call.external_number_e164, "+4930901820")
+
+    def test_demo_generator(self):
+        """The demo data builder makes calls with playable audio."""
+        calls = self.env["call.recording"]._demo_generate_calls(count=6, seed=1)
+        self.assertEqual(len(calls), 6)
+        with_audio = calls.filtered("has_audio")
+        self.assertTrue(with_audio)
+        for call in with_audio:
+            self.assertEqual(call._get_audio_attachment().mimetype, "audio/wav")
