@@ -8,7 +8,6 @@
     "author": "Call Recording Team",
     "license": "LGPL-3",
     "application": True,
-    "installable": True,
     "depends": ["mail", "contacts", "phone_validation"],
     "external_dependencies": {"python": ["phonenumbers>=8.12"]},
     "data": [

@@ -76,7 +76,8 @@ def check_odoo_version(python):
     version = out.stdout.strip()
     if version != "19.0":
         print(INSTALL_HELP, file=sys.stderr)
-        fail(f"the 'odoo' on the PATH is not Odoo 19.0 (it reports {version or out.stderr.strip()!r})")
+        reported = version or out.stderr.strip()
+        fail(f"the 'odoo' on the PATH is not Odoo 19.0 (it reports {reported!r})")
 
 
 def suite_addons():
@@ -134,7 +135,11 @@ def ensure_postgres():
         _start_local_cluster()
         result = _psql("SELECT 1")
         error = result.stderr.lower()
-    if local and result.returncode and ("authentication failed" in error or "does not exist" in error):
+    if (
+        local
+        and result.returncode
+        and ("authentication failed" in error or "does not exist" in error)
+    ):
         print(f"Creating the PostgreSQL role {DB_USER}...", flush=True)
         create = (
             f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{DB_USER}') "

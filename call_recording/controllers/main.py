@@ -31,9 +31,7 @@ class CallRecordingController(http.Controller):
             call.check_access("read")
             has_audio = call.has_audio
         except AccessError as exc:
-            _logger.info(
-                "Refused recording %s to user %s", call_id, request.env.uid
-            )
+            _logger.info("Refused recording %s to user %s", call_id, request.env.uid)
             raise Forbidden() from exc
         attachment = call._get_audio_attachment() if has_audio else None
         if not attachment:
@@ -41,9 +39,7 @@ class CallRecordingController(http.Controller):
 
         as_attachment = bool(download and download not in ("0", "false"))
         http_range = request.httprequest.range
-        starts_playback = http_range is None or (
-            http_range.ranges and http_range.ranges[0][0] == 0
-        )
+        starts_playback = http_range is None or (http_range.ranges and http_range.ranges[0][0] == 0)
         if request.httprequest.method == "GET" and (as_attachment or starts_playback):
             call._log_access(
                 "download" if as_attachment else "play",

@@ -6,6 +6,7 @@ recording in memory.
 """
 
 import hashlib
+import io
 import math
 import os
 import random
@@ -31,7 +32,7 @@ class AudioError(ValueError):
     """The data is not a recording we accept (type or size)."""
 
 
-def sniff_mimetype(head):
+def sniff_mimetype(head):  # noqa: PLR0911 one return per format
     """Return the audio mimetype of a file from its first bytes, or ``None``.
 
     Providers' ``Content-Type`` headers are not trusted: the bytes decide.
@@ -76,7 +77,8 @@ def store_stream(stream, directory, max_size=None, chunk_size=CHUNK_SIZE):
     """
     os.makedirs(directory, exist_ok=True)
     fd, path = tempfile.mkstemp(prefix="call-audio-", suffix=".part", dir=directory)
-    sha1, sha256 = hashlib.sha1(), hashlib.sha256()
+    # SHA-1 only because it names files in Odoo's filestore.
+    sha1, sha256 = hashlib.sha1(usedforsecurity=False), hashlib.sha256()
     size = 0
     head = b""
     try:
@@ -89,9 +91,7 @@ def store_stream(stream, directory, max_size=None, chunk_size=CHUNK_SIZE):
                     head += chunk[: 16 - len(head)]
                 size += len(chunk)
                 if max_size and size > max_size:
-                    raise AudioError(
-                        f"recording is larger than the limit of {max_size} bytes"
-                    )
+                    raise AudioError(f"recording is larger than the limit of {max_size} bytes")
                 sha1.update(chunk)
                 sha256.update(chunk)
                 out.write(chunk)
@@ -130,9 +130,7 @@ def synth_call_wav(seconds, seed=0, rate=8000):
                 if i < length:
                     env = math.sin(math.pi * i / length)
                     phase = 2 * math.pi * pitch * t / rate
-                    voice = sum(
-                        math.sin(h * phase) / h for h in (1, 2, 3, 5)
-                    )
+                    voice = sum(math.sin(h * phase) / h for h in (1, 2, 3, 5))
                     sample = 6000 * env * voice + noise
                 else:
                     sample = noise
@@ -146,8 +144,6 @@ def synth_call_wav(seconds, seed=0, rate=8000):
 
 def wav_bytes(pcm, rate=8000):
     """Wrap 16-bit mono PCM samples in a WAV container."""
-    import io
-
     buf = io.BytesIO()
     with wave.open(buf, "wb") as wav:
         wav.setnchannels(1)
@@ -159,7 +155,5 @@ def wav_bytes(pcm, rate=8000):
 
 def wav_duration(data):
     """Duration in seconds of a WAV file given as bytes."""
-    import io
-
     with wave.open(io.BytesIO(data), "rb") as wav:
         return wav.getnframes() / float(wav.getframerate())

@@ -1,6 +1,8 @@
-from . import call_recording
-from . import call_recording_access_log
-from . import call_recording_demo
-from . import ir_binary
-from . import res_config_settings
-from . import res_partner
+from . import (
+    call_recording,
+    call_recording_access_log,
+    call_recording_demo,
+    ir_binary,
+    res_config_settings,
+    res_partner,
+)

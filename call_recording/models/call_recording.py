@@ -4,7 +4,7 @@ import logging
 import os
 from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import SQL
@@ -60,12 +60,10 @@ class CallRecording(models.Model):
         readonly=True,
         copy=False,
         index="trigram",
-        default=lambda self: _("New"),
+        default=lambda self: self.env._("New"),
         help="Unique identifier of the recording, the one told to the caller.",
     )
-    direction = fields.Selection(
-        DIRECTIONS, required=True, default="inbound", tracking=True
-    )
+    direction = fields.Selection(DIRECTIONS, required=True, default="inbound", tracking=True)
     state = fields.Selection(
         CALL_STATES,
         string="Call Status",
@@ -119,12 +117,8 @@ class CallRecording(models.Model):
     # Numbers as received, and their E.164 forms.
     caller_number = fields.Char(string="From", help="Calling number as received.")
     callee_number = fields.Char(string="To", help="Called number as received.")
-    caller_number_e164 = fields.Char(
-        string="From (E.164)", compute="_compute_numbers", store=True
-    )
-    callee_number_e164 = fields.Char(
-        string="To (E.164)", compute="_compute_numbers", store=True
-    )
+    caller_number_e164 = fields.Char(string="From (E.164)", compute="_compute_numbers", store=True)
+    callee_number_e164 = fields.Char(string="To (E.164)", compute="_compute_numbers", store=True)
     external_number = fields.Char(
         compute="_compute_numbers",
         store=True,
@@ -187,9 +181,7 @@ class CallRecording(models.Model):
     audio_url = fields.Char(compute="_compute_audio_url")
     has_audio = fields.Boolean(compute="_compute_audio_url")
 
-    phone_search = fields.Char(
-        string="Phone Number", store=False, search="_search_phone_search"
-    )
+    phone_search = fields.Char(string="Phone Number", store=False, search="_search_phone_search")
 
     notes = fields.Html()
 
@@ -225,8 +217,7 @@ class CallRecording(models.Model):
     def _compute_external_number_display(self):
         for call in self:
             call.external_number_display = (
-                phone_lib.format_international(call.external_number_e164)
-                or call.external_number
+                phone_lib.format_international(call.external_number_e164) or call.external_number
             )
 
     @api.depends("duration")
@@ -258,8 +249,10 @@ class CallRecording(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if vals.get("name", _("New")) == _("New"):
-                vals["name"] = self.env["ir.sequence"].next_by_code("call.recording") or _("New")
+            if vals.get("name", self.env._("New")) == self.env._("New"):
+                vals["name"] = self.env["ir.sequence"].next_by_code("call.recording") or self.env._(
+                    "New"
+                )
             if vals.get("partner_id"):
                 vals.setdefault("partner_match", "manual")
         calls = super().create(vals_list)
@@ -273,7 +266,7 @@ class CallRecording(models.Model):
             forbidden = set(vals) - AGENT_WRITABLE_FIELDS
             if forbidden:
                 raise AccessError(
-                    _(
+                    self.env._(
                         "You may only change the contact and the notes of your calls, "
                         "not: %(fields)s",
                         fields=", ".join(sorted(forbidden)),
@@ -308,18 +301,22 @@ class CallRecording(models.Model):
         if not calls:
             return
         numbers = {c.external_number_e164 for c in calls if c.external_number_e164}
-        candidates = defaultdict(lambda: self.env["res.partner"])
+        candidates = defaultdict(self.env["res.partner"].browse)
         if numbers:
             # sudo: matching must see every contact of the company, not only
             # those the agent whose call is imported may read.
-            partners = self.env["res.partner"].sudo().search_fetch(
-                [("phone_sanitized", "in", list(numbers))],
-                ["phone_sanitized", "commercial_partner_id", "company_id"],
+            partners = (
+                self.env["res.partner"]
+                .sudo()
+                .search_fetch(
+                    [("phone_sanitized", "in", list(numbers))],
+                    ["phone_sanitized", "commercial_partner_id", "company_id"],
+                )
             )
             for partner in partners:
                 candidates[partner.phone_sanitized] |= partner
 
-        updates = defaultdict(lambda: self.browse())
+        updates = defaultdict(self.browse)
         for call in calls:
             if not call.external_number_e164:
                 key = (False, "none", 0)
@@ -398,13 +395,17 @@ class CallRecording(models.Model):
         self.ensure_one()
         # sudo: the audio attachment is readable by administrators only;
         # callers check access on the call before they get here.
-        return self.env["ir.attachment"].sudo().search(
-            [
-                ("res_model", "=", self._name),
-                ("res_id", "=", self.id),
-                ("res_field", "=", "audio"),
-            ],
-            limit=1,
+        return (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "=", self.id),
+                    ("res_field", "=", "audio"),
+                ],
+                limit=1,
+            )
         )
 
     @api.model
@@ -436,7 +437,9 @@ class CallRecording(models.Model):
             )
         except audio_lib.AudioError as exc:
             raise UserError(
-                _("The recording of %(call)s was refused: %(reason)s", call=self.name, reason=exc)
+                self.env._(
+                    "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=exc
+                )
             ) from exc
         try:
             fname = f"{stored.sha1[:2]}/{stored.sha1}"
@@ -486,7 +489,7 @@ class CallRecording(models.Model):
             )
             attachment.invalidate_recordset(["store_fname", "file_size", "checksum", "mimetype"])
         self.invalidate_recordset(["audio"])
-        super(CallRecording, self.sudo()).write(
+        self.sudo().write(
             {
                 "recording_status": "available",
                 "audio_filename": name,
@@ -499,16 +502,20 @@ class CallRecording(models.Model):
 
     def _remove_audio(self, status="none"):
         """Delete the audio of these calls; the calls and their metadata stay."""
-        attachments = self.env["ir.attachment"].sudo().search(
-            [
-                ("res_model", "=", self._name),
-                ("res_id", "in", self.ids),
-                ("res_field", "=", "audio"),
-            ]
+        attachments = (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "in", self.ids),
+                    ("res_field", "=", "audio"),
+                ]
+            )
         )
         attachments.unlink()
         self.invalidate_recordset(["audio"])
-        super(CallRecording, self.sudo()).write(
+        self.sudo().write(
             {
                 "recording_status": status,
                 "audio_size": 0,
@@ -517,6 +524,7 @@ class CallRecording(models.Model):
                 "audio_filename": False,
             }
         )
+        return True
 
     # ------------------------------------------------------------------
     # Actions
@@ -525,7 +533,7 @@ class CallRecording(models.Model):
     def action_download_audio(self):
         self.ensure_one()
         if not self.has_audio:
-            raise UserError(_("This call has no recording to download."))
+            raise UserError(self.env._("This call has no recording to download."))
         return {
             "type": "ir.actions.act_url",
             "url": f"/call_recording/{self.id}/audio?download=1",
@@ -545,17 +553,21 @@ class CallRecording(models.Model):
         """Record that the current user played or downloaded these calls."""
         # sudo: nobody may create log entries by hand; the log is written
         # by the audio route for the user whose access was just checked.
-        return self.env["call.recording.access.log"].sudo().create(
-            [
-                {
-                    "call_id": call.id,
-                    "call_reference": call.name,
-                    "company_id": call.company_id.id,
-                    "user_id": self.env.uid,
-                    "access_type": access_type,
-                    "ip_address": ip_address,
-                    "user_agent": (user_agent or "")[:256] or False,
-                }
-                for call in self
-            ]
+        return (
+            self.env["call.recording.access.log"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "call_id": call.id,
+                        "call_reference": call.name,
+                        "company_id": call.company_id.id,
+                        "user_id": self.env.uid,
+                        "access_type": access_type,
+                        "ip_address": ip_address,
+                        "user_agent": (user_agent or "")[:256] or False,
+                    }
+                    for call in self
+                ]
+            )
         )

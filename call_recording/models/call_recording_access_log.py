@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 ACCESS_TYPES = [("play", "Play"), ("download", "Download")]
@@ -16,22 +16,20 @@ class CallRecordingAccessLog(models.Model):
     _order = "create_date desc, id desc"
     _rec_name = "call_reference"
 
-    call_id = fields.Many2one(
-        "call.recording", string="Call", index=True, ondelete="set null", readonly=True
-    )
+    call_id = fields.Many2one("call.recording", index=True, ondelete="set null", readonly=True)
     call_reference = fields.Char(string="Reference", readonly=True, required=True)
     company_id = fields.Many2one("res.company", index=True, readonly=True, required=True)
     user_id = fields.Many2one(
-        "res.users", string="User", index=True, readonly=True, required=True, ondelete="restrict"
+        "res.users", index=True, readonly=True, required=True, ondelete="restrict"
     )
     access_type = fields.Selection(ACCESS_TYPES, string="Access", readonly=True, required=True)
     ip_address = fields.Char(string="IP Address", readonly=True)
     user_agent = fields.Char(readonly=True)
     create_date = fields.Datetime(string="Date", readonly=True, index=True)
 
-    def write(self, vals):
-        raise UserError(_("The access log of recordings cannot be changed."))
+    def write(self, vals):  # pylint: disable=method-required-super
+        raise UserError(self.env._("The access log of recordings cannot be changed."))
 
     @api.ondelete(at_uninstall=False)
     def _unlink_never(self):
-        raise UserError(_("The access log of recordings cannot be deleted."))
+        raise UserError(self.env._("The access log of recordings cannot be deleted."))

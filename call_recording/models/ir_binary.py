@@ -1,4 +1,4 @@
-from odoo import _, models
+from odoo import models
 from odoo.exceptions import AccessError
 
 
@@ -17,6 +17,6 @@ class IrBinary(models.AbstractModel):
             or (record._name == "ir.attachment" and record.sudo().res_model == "call.recording")
         ):
             raise AccessError(
-                _("Recordings can only be played or downloaded from their call.")
+                self.env._("Recordings can only be played or downloaded from their call.")
             )
         return super()._record_to_stream(record, field_name)

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from ..lib import phone as phone_lib
 
@@ -50,7 +50,8 @@ class ResPartner(models.Model):
         )
         self_ids = set(self._ids)
         self.call_recording_count = 0
-        for partner, count in groups:
+        for called, count in groups:
+            partner = called
             while partner:
                 if partner.id in self_ids:
                     partner.call_recording_count += count
@@ -66,7 +67,7 @@ class ResPartner(models.Model):
             "default_partner_id": self.id,
             "search_default_filter_not_empty": 1,
         }
-        action["name"] = _("Calls of %s", self.display_name)
+        action["name"] = self.env._("Calls of %s", self.display_name)
         return action
 
     @api.model_create_multi
@@ -85,7 +86,7 @@ class ResPartner(models.Model):
             self.env["call.recording"]._rematch_numbers(before | after)
         return res
 
-    def _compute_phone_sanitized(self):
+    def _compute_phone_sanitized(self):  # pylint: disable=missing-return
         """Also understand numbers that ``phonenumbers`` alone rejects.
 
         Hungarian address books write extensions as ``mellék 12`` or

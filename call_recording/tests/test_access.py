@@ -282,6 +282,4 @@ class TestAccessHttp(HttpCase, CallRecordingCommon):
             response = self.url_open(self._url(call))
             self.assertEqual(response.status_code, 200)
             self.assertEqual(response.content, self.audio_bytes)
-        self.assertEqual(
-            (self._logs(self.call_a) | self._logs(self.call_b)).user_id, self.manager
-        )
+        self.assertEqual((self._logs(self.call_a) | self._logs(self.call_b)).user_id, self.manager)
