@@ -489,6 +489,8 @@ class CallRecording(models.Model):
             )
             attachment.invalidate_recordset(["store_fname", "file_size", "checksum", "mimetype"])
         self.invalidate_recordset(["audio"])
+        # sudo: the recording's metadata is evidence no user may write; it
+        # is set here by the system from the data just stored.
         self.sudo().write(
             {
                 "recording_status": "available",
@@ -515,6 +517,7 @@ class CallRecording(models.Model):
         )
         attachments.unlink()
         self.invalidate_recordset(["audio"])
+        # sudo: as in _set_audio_stream, the status is the system's to set.
         self.sudo().write(
             {
                 "recording_status": status,
