@@ -67,3 +67,18 @@ class TestCallModel(CallRecordingCommon):
         self.assertTrue(with_audio)
         for call in with_audio:
             self.assertEqual(call._get_audio_attachment().mimetype, "audio/wav")
+
+    def test_hungarian_interface(self):
+        """The Hungarian translation loads and reaches labels and messages."""
+        self.env["res.lang"]._activate_lang("hu_HU")
+        self.env["ir.module.module"]._load_module_terms(
+            ["call_recording"], ["hu_HU"], overwrite=True
+        )
+        Call = self.env["call.recording"].with_context(lang="hu_HU")
+        selection = dict(Call._fields["direction"]._description_selection(Call.env))
+        self.assertEqual(selection["inbound"], "Bejövő")
+        self.assertEqual(
+            Call.fields_get(["partner_match"])["partner_match"]["string"], "Kapcsolat-azonosítás"
+        )
+        menu = self.env.ref("call_recording.menu_call_recording_root").with_context(lang="hu_HU")
+        self.assertEqual(menu.name, "Hívások")
