@@ -8,7 +8,7 @@
     "author": "Call Recording Team",
     "license": "LGPL-3",
     "application": True,
-    "depends": ["mail", "contacts", "phone_validation"],
+    "depends": ["mail", "contacts", "phone_validation", "sales_team"],
     "external_dependencies": {"python": ["phonenumbers>=8.12"]},
     "data": [
         "security/call_recording_security.xml",
@@ -16,8 +16,10 @@
         "data/ir_sequence_data.xml",
         "views/call_recording_views.xml",
         "views/call_recording_access_log_views.xml",
+        "report/call_recording_report_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
+        "views/call_recording_dashboard.xml",
         "views/menus.xml",
     ],
     "demo": [
@@ -26,6 +28,7 @@
     "assets": {
         "web.assets_backend": [
             "call_recording/static/src/components/**/*",
+            "call_recording/static/src/dashboard/**/*",
         ],
         "web.assets_tests": [
             "call_recording/static/tests/tours/**/*",

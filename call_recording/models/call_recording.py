@@ -263,7 +263,7 @@ class CallRecording(models.Model):
         if not self.env.su and not self.env.user.has_group(
             "call_recording.group_call_recording_manager"
         ):
-            forbidden = set(vals) - AGENT_WRITABLE_FIELDS
+            forbidden = set(vals) - self._agent_writable_fields()
             if forbidden:
                 raise AccessError(
                     self.env._(
@@ -282,6 +282,10 @@ class CallRecording(models.Model):
                 call._set_audio_bytes(raw)
             return res
         return super().write(vals)
+
+    def _agent_writable_fields(self):
+        """Fields an agent may change on their calls (extended by bridges)."""
+        return AGENT_WRITABLE_FIELDS
 
     # ------------------------------------------------------------------
     # Partner matching

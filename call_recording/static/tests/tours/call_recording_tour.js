@@ -91,3 +91,43 @@ registry.category("web_tour.tours").add("call_recording_agent_tour", {
         },
     ],
 });
+
+/** A manager opens the call dashboard, changes the period and opens the analysis. */
+registry.category("web_tour.tours").add("call_recording_manager_dashboard_tour", {
+    steps: () => [
+        {
+            content: "This month's calls are counted",
+            trigger: ".o_call_dashboard .o_call_kpi[data-kpi=calls] .o_call_kpi_value:contains(3)",
+        },
+        {
+            content: "Minutes are summed",
+            trigger: ".o_call_dashboard .o_call_kpi[data-kpi=minutes] .o_call_kpi_value:contains(6.0)",
+        },
+        {
+            content: "The agents are listed",
+            trigger: ".o_call_dashboard_by_agent tr:contains(Dashboard Agent A) td:contains(2)",
+        },
+        {
+            content: "The busiest hours show the calls",
+            trigger: ".o_call_heatmap td[data-hour='10']:contains(3)",
+        },
+        {
+            content: "Look at last month",
+            trigger: ".o_call_dashboard_prev",
+            run: "click",
+        },
+        {
+            content: "Last month had no calls",
+            trigger: ".o_call_dashboard .o_call_kpi[data-kpi=calls] .o_call_kpi_value:contains(0)",
+        },
+        {
+            content: "Open the analysis",
+            trigger: ".o_call_dashboard_analysis",
+            run: "click",
+        },
+        {
+            content: "The graph of the analysis is shown",
+            trigger: ".o_graph_view .o_graph_renderer",
+        },
+    ],
+});

@@ -1,0 +1,214 @@
+from datetime import datetime, time, timedelta
+
+import pytz
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..models.call_recording import CALL_STATES, DIRECTIONS
+
+#: Call outcomes counted as "missed" in the reports.
+MISSED_STATES = ("missed", "busy", "failed", "voicemail")
+PERIODS = ("week", "month", "quarter", "year")
+
+
+class CallRecordingReport(models.Model):
+    """Call analysis: one row per call, with measures the views aggregate in SQL.
+
+    A database view, so that grouped views and the dashboard add up in
+    PostgreSQL (sums, averages and maxima) and never compute per record in
+    Python.
+    """
+
+    _name = "call.recording.report"
+    _description = "Call Analysis"
+    _auto = False
+    _order = "start_datetime desc"
+    _rec_name = "call_id"
+
+    call_id = fields.Many2one("call.recording", readonly=True)
+    start_datetime = fields.Datetime(string="Start", readonly=True)
+    user_id = fields.Many2one("res.users", string="Agent", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Contact", readonly=True)
+    commercial_partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    line_number_e164 = fields.Char(string="Line", readonly=True)
+    direction = fields.Selection(DIRECTIONS, readonly=True)
+    state = fields.Selection(CALL_STATES, string="Call Status", readonly=True)
+    call_count = fields.Integer(string="Calls", readonly=True, aggregator="sum")
+    answered_count = fields.Integer(string="Answered", readonly=True, aggregator="sum")
+    missed_count = fields.Integer(string="Missed", readonly=True, aggregator="sum")
+    recorded_count = fields.Integer(string="Recorded", readonly=True, aggregator="sum")
+    duration_minutes = fields.Float(string="Minutes", readonly=True, aggregator="sum")
+    duration_avg = fields.Float(string="Average Minutes", readonly=True, aggregator="avg")
+    duration_max = fields.Float(string="Longest (min)", readonly=True, aggregator="max")
+
+    @property
+    def _table_query(self):
+        missed = SQL(", ").join(SQL("%s", s) for s in MISSED_STATES)
+        return SQL(
+            """
+            SELECT c.id AS id,
+                   c.id AS call_id,
+                   c.start_datetime,
+                   c.user_id,
+                   c.company_id,
+                   c.partner_id,
+                   c.commercial_partner_id,
+                   c.line_number_e164,
+                   c.direction,
+                   c.state,
+                   1 AS call_count,
+                   (c.state = 'answered')::int AS answered_count,
+                   (c.state IN (%(missed)s))::int AS missed_count,
+                   (c.recording_status = 'available')::int AS recorded_count,
+                   c.duration / 60.0 AS duration_minutes,
+                   c.duration / 60.0 AS duration_avg,
+                   c.duration / 60.0 AS duration_max
+              FROM call_recording c
+            """,
+            missed=missed,
+        )
+
+    # ------------------------------------------------------------------
+    # Dashboard
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _period_bounds(self, period, offset=0, today=None):
+        """Start and end (exclusive) dates of the period ``offset`` steps back."""
+        if period not in PERIODS:
+            period = "month"
+        today = today or fields.Date.context_today(self)
+        if period == "week":
+            start = today - timedelta(days=today.weekday())
+            step = relativedelta(weeks=1)
+        elif period == "month":
+            start = today.replace(day=1)
+            step = relativedelta(months=1)
+        elif period == "quarter":
+            start = today.replace(day=1, month=3 * ((today.month - 1) // 3) + 1)
+            step = relativedelta(months=3)
+        else:
+            start = today.replace(day=1, month=1)
+            step = relativedelta(years=1)
+        start -= step * offset
+        return start, start + step
+
+    @api.model
+    def _utc_bounds(self, start, end):
+        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+
+        def to_utc(day):
+            local = tz.localize(datetime.combine(day, time.min))
+            return local.astimezone(pytz.utc).replace(tzinfo=None)
+
+        return to_utc(start), to_utc(end)
+
+    @api.model
+    def _kpis(self, domain):
+        groups = self._read_group(
+            domain,
+            aggregates=[
+                "__count",
+                "answered_count:sum",
+                "missed_count:sum",
+                "recorded_count:sum",
+                "duration_minutes:sum",
+                "duration_avg:avg",
+                "duration_max:max",
+            ],
+        )
+        count, answered, missed, recorded, minutes, avg, longest = groups[0]
+        return {
+            "calls": count,
+            "answered": answered or 0,
+            "missed": missed or 0,
+            "recorded": recorded or 0,
+            "minutes": round(minutes or 0.0, 2),
+            "avg_minutes": round(avg or 0.0, 2),
+            "max_minutes": round(longest or 0.0, 2),
+            "answer_rate": round(100.0 * (answered or 0) / count, 1) if count else 0.0,
+        }
+
+    @api.model
+    def get_dashboard_data(self, period="month", offset=0):
+        """Figures of one period and of the one before it, for the dashboard.
+
+        Everything is aggregated by PostgreSQL through ``_read_group`` on
+        this view, under the user's record rules and time zone.
+        """
+        start, end = self._period_bounds(period, offset)
+        previous_start, previous_end = self._period_bounds(period, offset + 1)
+        utc_start, utc_end = self._utc_bounds(start, end)
+        prev_utc_start, prev_utc_end = self._utc_bounds(previous_start, previous_end)
+        domain = [("start_datetime", ">=", utc_start), ("start_datetime", "<", utc_end)]
+        previous_domain = [
+            ("start_datetime", ">=", prev_utc_start),
+            ("start_datetime", "<", prev_utc_end),
+        ]
+        current = self._kpis(domain)
+        previous = self._kpis(previous_domain)
+
+        def breakdown(groupby, label):
+            rows = self._read_group(
+                domain,
+                [groupby],
+                ["__count", "answered_count:sum", "missed_count:sum", "duration_minutes:sum"],
+                order="__count desc",
+            )
+            return [
+                {
+                    "key": key.id if isinstance(key, models.BaseModel) else key,
+                    "name": label(key),
+                    "calls": count,
+                    "answered": answered,
+                    "missed": missed,
+                    "minutes": round(minutes or 0.0, 2),
+                }
+                for key, count, answered, missed, minutes in rows
+            ]
+
+        directions = dict(self._fields["direction"]._description_selection(self.env))
+        heat = self._read_group(
+            domain, ["start_datetime:day_of_week", "start_datetime:hour_number"], ["__count"]
+        )
+        cells = {}
+        for weekday, hour, count in heat:
+            cells.setdefault(str(int(weekday)), {})[str(int(hour))] = count
+        lang = self.env["res.lang"]._get_data(code=self.env.lang or "en_US")
+        first_day = int(lang.week_start or 1) % 7  # ISO 1=Monday -> SQL dow 1
+        weekdays = [(first_day + i) % 7 for i in range(7)]
+        return {
+            "period": period,
+            "offset": offset,
+            "start": fields.Date.to_string(start),
+            "end": fields.Date.to_string(end - timedelta(days=1)),
+            "previous_start": fields.Date.to_string(previous_start),
+            "previous_end": fields.Date.to_string(previous_end - timedelta(days=1)),
+            "domain": domain,
+            "current": current,
+            "previous": previous,
+            "by_agent": breakdown("user_id", lambda u: u.display_name or self.env._("No agent")),
+            "by_line": breakdown("line_number_e164", lambda n: n or self.env._("Unknown line")),
+            "by_direction": breakdown("direction", lambda d: directions.get(d, d)),
+            "heatmap": {
+                "weekdays": [{"dow": d, "name": self._weekday_name(d)} for d in weekdays],
+                "cells": cells,
+                "max": max((c for _w, _h, c in heat), default=0),
+            },
+        }
+
+    def _weekday_name(self, dow):
+        # PostgreSQL's day of week: 0 = Sunday ... 6 = Saturday.
+        names = [
+            self.env._("Sunday"),
+            self.env._("Monday"),
+            self.env._("Tuesday"),
+            self.env._("Wednesday"),
+            self.env._("Thursday"),
+            self.env._("Friday"),
+            self.env._("Saturday"),
+        ]
+        return names[dow]

@@ -1,0 +1,196 @@
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
+
+from .common import CallRecordingCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCallReport(CallRecordingCommon):
+    """Report figures against values computed by hand on a seeded data set."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager.tz = "UTC"
+        a, b = cls.agent_a, cls.agent_b
+        seed = [
+            # agent, direction, state, seconds, start (UTC)
+            (a, "inbound", "answered", 120, "2026-03-02 09:15:00"),  # Monday
+            (a, "outbound", "answered", 300, "2026-03-02 09:40:00"),
+            (a, "inbound", "missed", 0, "2026-03-03 14:05:00"),  # Tuesday
+            (b, "inbound", "answered", 60, "2026-03-04 09:05:00"),  # Wednesday
+            (b, "inbound", "voicemail", 30, "2026-03-04 16:00:00"),
+            (b, "internal", "answered", 600, "2026-03-06 11:30:00"),  # Friday
+            (a, "inbound", "answered", 180, "2026-02-10 10:00:00"),  # previous month
+            (b, "inbound", "missed", 0, "2026-02-11 10:00:00"),
+        ]
+        calls = cls.env["call.recording"]
+        for agent, direction, state, seconds, start in seed:
+            calls |= cls._call(
+                agent,
+                "+36301112222" if direction != "internal" else "101",
+                direction=direction,
+                state=state,
+                duration=seconds,
+                start_datetime=start,
+            )
+        cls.seeded = calls
+        cls.Report = cls.env["call.recording.report"].with_user(cls.manager).with_context(tz="UTC")
+
+    def test_month_by_agent(self):
+        groups = self.Report._read_group(
+            [("call_id", "in", self.seeded.ids)],
+            ["start_datetime:month", "user_id"],
+            ["__count", "duration_minutes:sum", "answered_count:sum", "missed_count:sum"],
+        )
+        figures = {(d.strftime("%Y-%m"), u.login): rest for d, u, *rest in groups}
+        self.assertEqual(
+            figures,
+            {
+                ("2026-03", "cr_agent_a"): [3, 7.0, 2, 1],
+                ("2026-03", "cr_agent_b"): [3, 11.5, 2, 1],
+                ("2026-02", "cr_agent_a"): [1, 3.0, 1, 0],
+                ("2026-02", "cr_agent_b"): [1, 0.0, 0, 1],
+            },
+        )
+
+    def test_average_and_longest(self):
+        [(count, avg, longest)] = self.Report._read_group(
+            [("call_id", "in", self.seeded.ids), ("start_datetime", ">=", "2026-03-01")],
+            [],
+            ["__count", "duration_avg:avg", "duration_max:max"],
+        )
+        self.assertEqual(count, 6)
+        self.assertAlmostEqual(avg, 1110 / 60 / 6, places=4)
+        self.assertAlmostEqual(longest, 10.0)
+
+    def test_hour_by_weekday(self):
+        groups = self.Report._read_group(
+            [("call_id", "in", self.seeded.ids), ("start_datetime", ">=", "2026-03-01")],
+            ["start_datetime:day_of_week", "start_datetime:hour_number"],
+            ["__count"],
+        )
+        self.assertEqual(
+            {(int(d), int(h)): c for d, h, c in groups},
+            {(1, 9): 2, (2, 14): 1, (3, 9): 1, (3, 16): 1, (5, 11): 1},
+        )
+
+    @freeze_time("2026-04-15 12:00:00")
+    def test_dashboard_against_previous_period(self):
+        data = self.Report.get_dashboard_data("month", 1)
+        self.assertEqual((data["start"], data["end"]), ("2026-03-01", "2026-03-31"))
+        self.assertEqual(data["previous_start"], "2026-02-01")
+        self.assertEqual(
+            data["current"],
+            {
+                "calls": 6,
+                "answered": 4,
+                "missed": 2,
+                "recorded": 0,
+                "minutes": 18.5,
+                "avg_minutes": 3.08,
+                "max_minutes": 10.0,
+                "answer_rate": 66.7,
+            },
+        )
+        self.assertEqual(data["previous"]["calls"], 2)
+        self.assertEqual(data["previous"]["minutes"], 3.0)
+        self.assertEqual(data["previous"]["answer_rate"], 50.0)
+        agents = {row["name"]: (row["calls"], row["minutes"]) for row in data["by_agent"]}
+        self.assertEqual(agents, {self.agent_a.name: (3, 7.0), self.agent_b.name: (3, 11.5)})
+        directions = {row["key"]: row["calls"] for row in data["by_direction"]}
+        self.assertEqual(directions, {"inbound": 4, "outbound": 1, "internal": 1})
+        self.assertEqual(data["heatmap"]["cells"]["1"], {"9": 2})
+        self.assertEqual(data["heatmap"]["max"], 2)
+        self.assertEqual(len(data["heatmap"]["weekdays"]), 7)
+        # The current month (April) has none of the seeded calls.
+        self.assertEqual(self.Report.get_dashboard_data("month", 0)["current"]["calls"], 0)
+
+    @freeze_time("2026-03-04 12:00:00")
+    def test_period_bounds(self):
+        bounds = {p: self.Report._period_bounds(p) for p in ("week", "month", "quarter", "year")}
+        self.assertEqual(str(bounds["week"][0]), "2026-03-02")
+        self.assertEqual(str(bounds["week"][1]), "2026-03-09")
+        self.assertEqual(str(bounds["month"][0]), "2026-03-01")
+        self.assertEqual(str(bounds["quarter"][0]), "2026-01-01")
+        self.assertEqual(str(bounds["quarter"][1]), "2026-04-01")
+        self.assertEqual(str(bounds["year"][1]), "2027-01-01")
+
+    def test_time_zone_of_the_user(self):
+        """Hours and days are the manager's local ones."""
+        report = self.Report.with_context(tz="Europe/Budapest")
+        groups = report._read_group(
+            [("call_id", "in", self.seeded.ids), ("start_datetime", ">=", "2026-03-01")],
+            ["start_datetime:hour_number"],
+            ["__count"],
+        )
+        self.assertIn((10, 3), [(int(h), c) for h, c in groups])  # 09:xx UTC = 10:xx CET
+
+    def test_report_is_for_managers(self):
+        with self.assertRaises(AccessError):
+            self.env["call.recording.report"].with_user(self.agent_a).search([])
+        other = self.env["call.recording.report"].with_user(self.manager_b)
+        self.assertFalse(other.search([("call_id", "in", self.seeded.ids)]))
+
+
+@tagged("post_install", "-at_install")
+class TestTeamVisibility(CallRecordingCommon):
+    """A sales team leader sees their team members' calls, and only those."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.leader = new_test_user(
+            cls.env,
+            login="cr_leader",
+            password="cr_leader",
+            groups="call_recording.group_call_recording_user,sales_team.group_sale_salesman",
+            company_id=cls.company.id,
+            company_ids=[(6, 0, cls.company.ids)],
+        )
+        cls.team = cls.env["crm.team"].create(
+            {
+                "name": "Ügyfélszolgálat",
+                "user_id": cls.leader.id,
+                "company_id": cls.company.id,
+                "member_ids": [(6, 0, cls.agent_a.ids)],
+            }
+        )
+        cls.leader_call = cls._call(cls.leader, "+36301112222")
+
+    def _visible(self, user):
+        ours = self.call_a | self.call_b | self.call_other | self.leader_call
+        return self.env["call.recording"].with_user(user).search([("id", "in", ours.ids)])
+
+    def test_three_levels(self):
+        self.assertEqual(self._visible(self.agent_a), self.call_a)
+        self.assertEqual(self._visible(self.leader), self.leader_call | self.call_a)
+        self.assertEqual(self._visible(self.manager), self.call_a | self.call_b | self.leader_call)
+
+    def test_leaving_the_team(self):
+        self.team.member_ids = [(3, self.agent_a.id)]
+        self.assertEqual(self._visible(self.leader), self.leader_call)
+
+    def test_member_does_not_see_leader_or_colleagues(self):
+        self.team.member_ids = [(4, self.agent_b.id)]
+        self.assertEqual(self._visible(self.agent_b), self.call_b)
+        self.assertEqual(self._visible(self.leader), self.leader_call | self.call_a | self.call_b)
+
+
+@tagged("post_install", "-at_install")
+class TestDashboardTour(HttpCase, CallRecordingCommon):
+    def test_manager_dashboard(self):
+        """In Chromium: a manager reads this month's figures on the dashboard."""
+        self.agent_a.name = "Dashboard Agent A"
+        now = fields.Datetime.now().replace(hour=10, minute=0, second=0)
+        # call_a and call_b (2 s each) are this month's too: 3 calls in all.
+        self.call_a.start_datetime = self.call_b.start_datetime = now
+        self._call(self.agent_a, "+36301112222", duration=356, start_datetime=now)
+        (self.call_a | self.call_b).duration = 2
+        self.manager.tz = "UTC"
+        self.start_tour(
+            "/odoo/action-call_recording.call_recording_dashboard_action",
+            "call_recording_manager_dashboard_tour",
+            login=self.manager.login,
+        )

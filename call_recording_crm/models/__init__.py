@@ -1,0 +1,2 @@
+from . import call_recording
+from . import crm_lead

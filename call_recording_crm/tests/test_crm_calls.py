@@ -1,0 +1,117 @@
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.call_recording.tests.common import CallRecordingCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCrmCalls(CallRecordingCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesman = new_test_user(
+            cls.env,
+            login="cr_salesman",
+            password="cr_salesman",
+            groups="sales_team.group_sale_salesman,call_recording.group_call_recording_user",
+            company_id=cls.company.id,
+            company_ids=[(6, 0, cls.company.ids)],
+            name="Tour Salesman",
+        )
+        cls.company_partner = cls.env["res.partner"].create(
+            {"name": "Napfény Bt.", "is_company": True, "phone": "+36 52 911 456"}
+        )
+        cls.contact = cls.env["res.partner"].create(
+            {"name": "Nagy Ildikó", "parent_id": cls.company_partner.id, "phone": "+36 30 765 4321"}
+        )
+        cls.lead = cls.env["crm.lead"].create(
+            {
+                "name": "Napelem ajánlat",
+                "partner_id": cls.company_partner.id,
+                "user_id": cls.salesman.id,
+                "company_id": cls.company.id,
+                "type": "opportunity",
+            }
+        )
+
+    def test_call_of_customer_goes_to_lead(self):
+        """A call with a contact of the lead's customer lands on the lead."""
+        call = self._call(self.salesman, "06 30 765 4321", audio=True)
+        self.assertEqual(call.partner_id, self.contact)
+        self.assertEqual(call.lead_id, self.lead)
+        self.assertEqual(self.lead.call_recording_ids, call)
+        self.assertEqual(self.lead.with_user(self.salesman).call_recording_count, 1)
+        notes = self.lead.message_ids.filtered(lambda m: call.name in (m.body or ""))
+        self.assertEqual(len(notes), 1, "the lead's chatter tells about the call")
+        tracked = call.message_ids.tracking_value_ids.filtered(
+            lambda t: t.field_id.name == "lead_id"
+        )
+        self.assertEqual(tracked.new_value_char, self.lead.display_name)
+
+    def test_lead_without_partner_matched_by_phone(self):
+        lead = self.env["crm.lead"].create(
+            {"name": "Web form", "phone": "06 70 911 8080", "company_id": self.company.id}
+        )
+        self.assertEqual(lead.phone_sanitized, "+36709118080")
+        call = self._call(self.salesman, "+36709118080")
+        self.assertFalse(call.partner_id)
+        self.assertEqual(call.lead_id, lead)
+
+    def test_new_lead_collects_earlier_calls(self):
+        call = self._call(self.salesman, "+36 1 911 7070")
+        self.assertFalse(call.lead_id)
+        lead = self.env["crm.lead"].create(
+            {"name": "Callback", "phone": "+3619117070", "company_id": self.company.id}
+        )
+        self.assertEqual(call.lead_id, lead)
+
+    def test_closed_leads_not_used(self):
+        self.lead.action_set_lost()
+        call = self._call(self.salesman, "06 30 765 4321")
+        self.assertFalse(call.lead_id)
+
+    def test_other_customer_not_linked(self):
+        call = self._call(self.salesman, "+36 30 911 0000")
+        self.assertFalse(call.lead_id)
+
+    def test_agent_links_call_to_lead_by_hand(self):
+        call = self._call(self.salesman, "+36 30 911 0001")
+        call.with_user(self.salesman).lead_id = self.lead
+        self.assertEqual(call.lead_id, self.lead)
+
+    def test_lead_shows_only_visible_calls(self):
+        self._call(self.salesman, "06 30 765 4321")
+        self._call(self.agent_b, "06 30 765 4321")
+        self.assertEqual(self.lead.with_user(self.salesman).call_recording_count, 1)
+        self.assertEqual(self.lead.with_user(self.manager).call_recording_count, 2)
+        action = self.lead.with_user(self.salesman).action_view_call_recordings()
+        self.assertEqual(action["domain"], [("lead_id", "=", self.lead.id)])
+
+
+@tagged("post_install", "-at_install")
+class TestCrmTour(HttpCase, CallRecordingCommon):
+    def test_salesperson_plays_lead_call(self):
+        salesman = new_test_user(
+            self.env,
+            login="cr_tour_sales",
+            groups="sales_team.group_sale_salesman,call_recording.group_call_recording_user",
+            company_id=self.company.id,
+            company_ids=[(6, 0, self.company.ids)],
+            name="Tour Salesman",
+        )
+        partner = self.env["res.partner"].create(
+            {"name": "Lead Customer", "phone": "+36 30 911 5555"}
+        )
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Tour Lead",
+                "partner_id": partner.id,
+                "user_id": salesman.id,
+                "company_id": self.company.id,
+                "type": "opportunity",
+            }
+        )
+        self._call(salesman, "06 30 911 5555", audio=True)
+        self._call(self.agent_b, "06 30 911 5555", audio=True)  # not the salesman's
+        self.start_tour(
+            f"/odoo/crm/{lead.id}", "call_recording_crm_lead_tour", login=salesman.login
+        )
