@@ -11,7 +11,6 @@ class CallRecording(models.Model):
         "crm.lead",
         string="Lead / Opportunity",
         index="btree_not_null",
-        tracking=True,
         check_company=True,
         help="The open lead or opportunity this call belongs to: found by the "
         "customer or, for leads without a customer, by the phone number.",
@@ -71,16 +70,23 @@ class CallRecording(models.Model):
                 call.sudo().lead_id = lead
 
     def _post_on_lead(self):
-        """Tell the lead's chatter about the call (the call's tracks its lead)."""
+        """Tell both chatters: the lead about the call, the call about the lead."""
         self.ensure_one()
-        body = Markup(
-            "%s <a href='#' data-oe-model='call.recording' data-oe-id='%s'>%s</a> (%s, %s)"
-        ) % (
-            self.env._("Call"),
-            self.id,
-            self.name,
-            dict(self._fields["direction"]._description_selection(self.env))[self.direction],
-            self.duration_display,
+        lead = self.lead_id
+        direction = dict(self._fields["direction"]._description_selection(self.env))
+        # sudo: an agent may link their call to a lead they cannot write on,
+        # and the note on the call is the system's record of the link.
+        lead.sudo().message_post(
+            body=Markup("%s %s (%s, %s)")
+            % (
+                self.env._("Call"),
+                self._get_html_link(title=self.name),
+                direction[self.direction],
+                self.duration_display,
+            ),
+            subtype_xmlid="mail.mt_note",
         )
-        # sudo: an agent may link their call to a lead they cannot write on.
-        self.lead_id.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
+        self.sudo().message_post(
+            body=Markup("%s %s") % (self.env._("Linked to"), lead._get_html_link(title=lead.name)),
+            subtype_xmlid="mail.mt_note",
+        )
