@@ -58,3 +58,43 @@ class CallRecordingController(http.Controller):
         # Tell players on the first, full response that they may seek.
         response.headers["Accept-Ranges"] = "bytes"
         return response
+
+    @http.route(
+        "/call_recording/request/<int:request_id>/download",
+        type="http",
+        auth="user",
+        methods=["GET"],
+    )
+    def call_recording_request_download(self, request_id, token=None, **kwargs):
+        """The customer's download of a hand-over package.
+
+        Opens only with the request's signed token, before it expires, and
+        for the customer's own login; every download is logged.
+        """
+        # sudo: the customer (a portal user) has no access to requests; the
+        # token and the login below are what authorise this download.
+        hand_over = request.env["call.recording.request"].sudo().browse(request_id).exists()
+        if not hand_over or not hand_over._check_token(token):
+            raise NotFound()
+        customer = hand_over.partner_id.commercial_partner_id
+        if request.env.user.partner_id.commercial_partner_id != customer:
+            _logger.info("Refused hand-over %s to user %s", hand_over.name, request.env.uid)
+            raise Forbidden()
+        # sudo: written by the system for the customer, whose download it is.
+        request.env["call.recording.access.log"].sudo().create(
+            {
+                "request_id": hand_over.id,
+                "call_reference": hand_over.name,
+                "company_id": hand_over.company_id.id,
+                "user_id": request.env.uid,
+                "access_type": "handover",
+                "ip_address": request.httprequest.remote_addr,
+                "user_agent": (request.httprequest.user_agent.string or "")[:256] or False,
+            }
+        )
+        hand_over.message_post(
+            body=request.env._("Package downloaded by the customer."),
+            subtype_xmlid="mail.mt_note",
+        )
+        stream = request.env["ir.binary"].sudo()._record_to_stream(hand_over.package_id, "raw")
+        return stream.get_response(as_attachment=True)

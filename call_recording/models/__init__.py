@@ -1,8 +1,12 @@
-from . import (
-    call_recording,
-    call_recording_access_log,
-    call_recording_demo,
-    ir_binary,
-    res_config_settings,
-    res_partner,
-)
+from . import call_recording
+from . import call_recording_access_log
+from . import call_recording_compliance
+from . import call_recording_demo
+from . import call_recording_hold
+from . import call_recording_line
+from . import call_recording_purge_log
+from . import call_recording_request
+from . import ir_binary
+from . import res_company
+from . import res_config_settings
+from . import res_partner

@@ -32,6 +32,7 @@ RECORDING_STATES = [
     ("available", "Available"),
     ("failed", "Download failed"),
     ("purged", "Purged"),
+    ("refused", "Deleted (consent refused)"),
 ]
 PARTNER_MATCH_STATES = [
     ("matched", "Matched"),
@@ -433,6 +434,7 @@ class CallRecording(models.Model):
         Odoo's filestore expects it.  Replaces any earlier audio.
         """
         self.ensure_one()
+        self._check_audio_allowed()
         Attachment = self.env["ir.attachment"].sudo()
         filestore = Attachment._filestore()
         try:

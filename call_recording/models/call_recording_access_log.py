@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-ACCESS_TYPES = [("play", "Play"), ("download", "Download")]
+ACCESS_TYPES = [("play", "Play"), ("download", "Download"), ("handover", "Hand-over download")]
 
 
 class CallRecordingAccessLog(models.Model):
@@ -17,6 +17,9 @@ class CallRecordingAccessLog(models.Model):
     _rec_name = "call_reference"
 
     call_id = fields.Many2one("call.recording", index=True, ondelete="set null", readonly=True)
+    request_id = fields.Many2one(
+        "call.recording.request", index="btree_not_null", ondelete="set null", readonly=True
+    )
     call_reference = fields.Char(string="Reference", readonly=True, required=True)
     company_id = fields.Many2one("res.company", index=True, readonly=True, required=True)
     user_id = fields.Many2one(

@@ -34,7 +34,7 @@ class CallRecording(models.Model):
             or self.env.user,
         ]
         company = self.env.ref("base.main_company")
-        line = company.phone or "+36 1 555 0100"
+        lines = ["+36 1 555 0100", "+36 1 555 0100", "+36 1 555 0200"]
         now = fields.Datetime.now().replace(minute=0, second=0, microsecond=0)
         calls = self.browse()
         for index in range(count):
@@ -43,6 +43,7 @@ class CallRecording(models.Model):
             if direction == "internal":
                 number = rng.choice(["101", "102", "205"])
             state = rng.choice(["answered"] * 6 + ["missed", "voicemail", "busy"])
+            line = lines[index % len(lines)]
             if direction == "inbound":
                 caller, callee = number, line
             else:
@@ -65,7 +66,13 @@ class CallRecording(models.Model):
                     "company_id": company.id,
                 }
             )
-            if seconds:
+            if call.legal_basis == "consent" and call.consent_state == "not_asked" and seconds:
+                if index % 4 == 2:
+                    call._refuse_consent(source="agent")
+                    seconds = 0
+                else:
+                    call.with_user(call.user_id).sudo().action_consent_given()
+            if seconds and call.legal_basis != "none" and call.consent_state != "refused":
                 call._set_audio_bytes(audio_lib.synth_call_wav(seconds, seed=index))
             calls |= call
         return calls

@@ -14,7 +14,11 @@ class IrBinary(models.AbstractModel):
         """
         if not self.env.context.get("call_recording_audio_route") and (
             (record._name == "call.recording" and field_name == "audio")
-            or (record._name == "ir.attachment" and record.sudo().res_model == "call.recording")
+            or (
+                record._name == "ir.attachment"
+                and record.sudo().res_model == "call.recording"
+                and record.sudo().res_field == "audio"
+            )
         ):
             raise AccessError(
                 self.env._("Recordings can only be played or downloaded from their call.")

@@ -11,3 +11,16 @@ class ResConfigSettings(models.TransientModel):
         help="Recordings larger than this are refused, so that a faulty "
         "provider cannot fill the filestore.",
     )
+
+    call_recording_default_policy = fields.Selection(
+        related="company_id.call_recording_default_policy", readonly=False
+    )
+    call_recording_consent_retention_months = fields.Integer(
+        related="company_id.call_recording_consent_retention_months", readonly=False
+    )
+    call_recording_metadata_retention_months = fields.Integer(
+        related="company_id.call_recording_metadata_retention_months", readonly=False
+    )
+    call_recording_request_days = fields.Integer(
+        related="company_id.call_recording_request_days", readonly=False
+    )

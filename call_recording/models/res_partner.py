@@ -13,6 +13,13 @@ class ResPartner(models.Model):
 
     # Calls are matched on this column: index it (phone_validation does not).
     phone_sanitized = fields.Char(index="btree_not_null")
+    call_recording_refused = fields.Boolean(
+        string="Refuses Call Recording",
+        tracking=True,
+        help="The contact does not consent to being recorded: their calls on "
+        "consent lines are treated as refused and their audio is not kept. "
+        "Calls on customer service lines are recorded by law all the same.",
+    )
     call_recording_ids = fields.Many2many(
         "call.recording",
         string="Latest Calls",
@@ -56,6 +63,17 @@ class ResPartner(models.Model):
                 if partner.id in self_ids:
                     partner.call_recording_count += count
                 partner = partner.parent_id
+
+    def action_legal_hold(self):
+        """Open a new legal hold on all calls of this customer."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "call.recording.hold",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_partner_id": self.commercial_partner_id.id},
+        }
 
     def action_view_call_recordings(self):
         self.ensure_one()

@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..models.call_recording import CALL_STATES, DIRECTIONS
+from ..models.call_recording_line import RECORDING_POLICIES
 
 #: Call outcomes counted as "missed" in the reports.
 MISSED_STATES = ("missed", "busy", "failed", "voicemail")
@@ -33,7 +34,12 @@ class CallRecordingReport(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Contact", readonly=True)
     commercial_partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
-    line_number_e164 = fields.Char(string="Line", readonly=True)
+    line_number_e164 = fields.Char(string="Line Number", readonly=True)
+    line_id = fields.Many2one("call.recording.line", string="Line", readonly=True)
+    legal_basis = fields.Selection(RECORDING_POLICIES, readonly=True)
+    consent_refused_count = fields.Integer(
+        string="Consent Refused", readonly=True, aggregator="sum"
+    )
     direction = fields.Selection(DIRECTIONS, readonly=True)
     state = fields.Selection(CALL_STATES, string="Call Status", readonly=True)
     call_count = fields.Integer(string="Calls", readonly=True, aggregator="sum")
@@ -57,6 +63,9 @@ class CallRecordingReport(models.Model):
                    c.partner_id,
                    c.commercial_partner_id,
                    c.line_number_e164,
+                   c.line_id,
+                   c.legal_basis,
+                   (c.consent_state = 'refused')::int AS consent_refused_count,
                    c.direction,
                    c.state,
                    1 AS call_count,

@@ -122,7 +122,7 @@ class TestAccessOrm(CallRecordingCommon):
     def test_log_survives_call_deletion(self):
         log = self.call_b._log_access("download")
         reference = self.call_b.name
-        self.call_b.sudo().unlink()
+        self.call_b.sudo().with_context(call_recording_purge=True).unlink()
         self.assertFalse(log.call_id)
         self.assertEqual(log.call_reference, reference)
 
@@ -207,6 +207,24 @@ class TestAccessHttp(HttpCase, CallRecordingCommon):
                         self.assertIn(response.status_code, (403, 404))
                     self.assertNotIn(self.audio_bytes[:64], response.content)
         self.assertFalse(self._logs(self.call_a))
+
+    def test_chatter_attachment_of_call_still_served(self):
+        """Only the recording is refused: a file attached in the chatter is not."""
+        note = self.env["ir.attachment"].create(
+            {
+                "name": "complaint.txt",
+                "raw": b"written complaint",
+                "res_model": "call.recording",
+                "res_id": self.call_a.id,
+            }
+        )
+        self._login(self.agent_a)
+        response = self.url_open(f"/web/content/{note.id}?download=true")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.content, b"written complaint")
+        self._login(self.agent_b)
+        with mute_logger("odoo.http"):
+            self.assertIn(self.url_open(f"/web/content/{note.id}").status_code, (403, 404))
 
     def test_audio_route_full_and_ranges(self):
         self._login(self.agent_a)
