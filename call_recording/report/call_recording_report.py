@@ -180,6 +180,7 @@ class CallRecordingReport(models.Model):
             ]
 
         directions = dict(self._fields["direction"]._description_selection(self.env))
+        compliance = self._compliance_figures(domain, utc_start, utc_end)
         heat = self._read_group(
             domain, ["start_datetime:day_of_week", "start_datetime:hour_number"], ["__count"]
         )
@@ -202,12 +203,57 @@ class CallRecordingReport(models.Model):
             "by_agent": breakdown("user_id", lambda u: u.display_name or self.env._("No agent")),
             "by_line": breakdown("line_number_e164", lambda n: n or self.env._("Unknown line")),
             "by_direction": breakdown("direction", lambda d: directions.get(d, d)),
+            "compliance": compliance,
             "heatmap": {
                 "weekdays": [{"dow": d, "name": self._weekday_name(d)} for d in weekdays],
                 "cells": cells,
                 "max": max((c for _w, _h, c in heat), default=0),
             },
         }
+
+    @api.model
+    def _compliance_figures(self, domain, utc_start, utc_end):
+        """What the law asks managers to watch, for the same period."""
+        coverage = self._read_group(
+            domain, ["line_id"], ["__count", "recorded_count:sum", "consent_refused_count:sum"]
+        )
+        today = fields.Date.context_today(self)
+        Call = self.env["call.recording"]
+        Request = self.env["call.recording.request"]
+        Purge = self.env["call.recording.purge.log"]
+        figures = {
+            "coverage": [
+                {
+                    "key": line.id,
+                    "name": line.display_name or self.env._("Unlisted lines"),
+                    "calls": count,
+                    "recorded": recorded,
+                    "refused": refused,
+                    "rate": round(100.0 * recorded / count, 1) if count else 0.0,
+                }
+                for line, count, recorded, refused in coverage
+            ],
+            "consent_refused": sum(row[3] for row in coverage),
+            "purged": Purge.search_count(
+                [("create_date", ">=", utc_start), ("create_date", "<", utc_end)]
+            )
+            if Purge.has_access("read")
+            else 0,
+            "due_30_days": Call.search_count(
+                [
+                    ("recording_status", "=", "available"),
+                    ("retention_date", "<=", today + timedelta(days=30)),
+                ]
+            ),
+            "requests_open": 0,
+            "requests_overdue": 0,
+        }
+        if Request.has_access("read"):
+            figures["requests_open"] = Request.search_count(
+                [("state", "in", ("new", "identity_checked"))]
+            )
+            figures["requests_overdue"] = Request.search_count([("is_overdue", "=", True)])
+        return figures
 
     def _weekday_name(self, dow):
         # PostgreSQL's day of week: 0 = Sunday ... 6 = Saturday.

@@ -311,6 +311,27 @@ class TestPurgeAndHold(ComplianceCommon):
         self.old_service.sudo().unlink()
         self.assertFalse(self.old_service.exists())
 
+    @freeze_time("2026-06-01")
+    def test_dashboard_compliance_figures(self):
+        self.old_news.action_consent_refused()
+        Report = self.env["call.recording.report"].with_user(self.manager).with_context(tz="UTC")
+        self.env["call.recording.request"].with_user(self.manager).create(
+            {"partner_id": self.customer.id, "received_date": "2026-04-01"}
+        )
+        data = Report.get_dashboard_data("year", 1)  # 2025: old_news and held_news
+        figures = data["compliance"]
+        coverage = {row["name"]: row for row in figures["coverage"]}
+        self.assertEqual(coverage["Szerkesztőség"]["calls"], 2)
+        self.assertEqual(coverage["Szerkesztőség"]["recorded"], 1)
+        self.assertEqual(coverage["Szerkesztőség"]["refused"], 1)
+        self.assertEqual(figures["consent_refused"], 1)
+        self.assertEqual(figures["requests_open"], 1)
+        self.assertEqual(figures["requests_overdue"], 1)
+        # old_service (retention 2025) and held_news (2025-08) are due now
+        self.assertGreaterEqual(figures["due_30_days"], 2)
+        this_year = Report.get_dashboard_data("year", 0)["compliance"]
+        self.assertEqual(this_year["purged"], 1)  # the refused audio, deleted today
+
     def test_agents_cannot_hold(self):
         with self.assertRaises(AccessError):
             self.env["call.recording.hold"].with_user(self.agent_a).create(

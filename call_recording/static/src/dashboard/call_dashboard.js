@@ -106,6 +106,10 @@ export class CallDashboard extends Component {
         });
     }
 
+    openAction(xmlid) {
+        this.action.doAction(xmlid);
+    }
+
     openAnalysis() {
         this.action.doAction({
             type: "ir.actions.act_window",
