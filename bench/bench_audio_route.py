@@ -26,29 +26,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "bench"))
 import devenv  # noqa: E402
+from benchlib import ensure_odoo_python, install, odoo_args  # noqa: E402
 
 DB = "crbench_audio"
-
-
-def ensure_odoo_python():
-    python = devenv.odoo_python()
-    if Path(sys.prefix).resolve() == Path(python).parent.parent.resolve():
-        return
-    if os.environ.get("CR_BENCH_REEXEC"):
-        return
-    os.environ["CR_BENCH_REEXEC"] = "1"
-    os.execv(python, [python, str(Path(__file__).resolve()), *sys.argv[1:]])  # noqa: S606
-
-
-def odoo_args(data_dir):
-    return [
-        f"--addons-path={REPO}",
-        f"--data-dir={data_dir}",
-        *devenv.db_args(),
-        "--http-interface=127.0.0.1",
-        "--log-level=warn",
-    ]
 
 
 def write_wav(path, megabytes):
@@ -170,28 +152,10 @@ def main():
     parser.add_argument("--mb", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    ensure_odoo_python()
-    devenv.ensure_postgres()
-    devenv.drop_database(DB)
+    ensure_odoo_python(__file__)
     data_dir = tempfile.mkdtemp(prefix="crbench-audio-")
     try:
-        result = subprocess.run(
-            [
-                devenv.odoo_command(),
-                "-d",
-                DB,
-                "-i",
-                "call_recording",
-                "--stop-after-init",
-                *odoo_args(data_dir),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode:
-            print(result.stderr[-4000:], file=sys.stderr)
-            devenv.fail("installing call_recording failed", 1)
+        install(DB, data_dir)
         wav = os.path.join(data_dir, "big.wav")
         write_wav(wav, args.mb)
         call_id, attachment_id = prepare(data_dir, wav)

@@ -25,11 +25,9 @@ Usage: bench/bench_matching.py [--partners N] [--calls N] [--sample N]
 """
 
 import argparse
-import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +35,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "bench"))
 import devenv  # noqa: E402
+from benchlib import ensure_odoo_python, install, odoo_args  # noqa: E402
 
 DB = "crbench_match"
 FORMATS = [
@@ -49,26 +49,6 @@ FORMATS = [
 ]
 CALL_FORMATS = ["0036{a}{b}{c}", "36{a}{b}{c}", "+36{a}{b}{c}", "06{a}{b}{c}"]
 MOBILE_PREFIXES = ["20", "30", "31", "50", "70"]
-
-
-def ensure_odoo_python():
-    python = devenv.odoo_python()
-    if Path(sys.prefix).resolve() == Path(python).parent.parent.resolve():
-        return
-    if os.environ.get("CR_BENCH_REEXEC"):
-        return
-    os.environ["CR_BENCH_REEXEC"] = "1"
-    os.execv(python, [python, str(Path(__file__).resolve()), *sys.argv[1:]])  # noqa: S606
-
-
-def odoo_args(data_dir):
-    return [
-        f"--addons-path={REPO}",
-        f"--data-dir={data_dir}",
-        *devenv.db_args(),
-        "--http-interface=127.0.0.1",
-        "--log-level=warn",
-    ]
 
 
 def number_parts(rng):
@@ -261,29 +241,11 @@ def main():
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=200)
     args = parser.parse_args()
-    ensure_odoo_python()
-    devenv.ensure_postgres()
-    devenv.drop_database(DB)
+    ensure_odoo_python(__file__)
     data_dir = tempfile.mkdtemp(prefix="crbench-match-")
     try:
         started = time.perf_counter()
-        result = subprocess.run(
-            [
-                devenv.odoo_command(),
-                "-d",
-                DB,
-                "-i",
-                "call_recording",
-                "--stop-after-init",
-                *odoo_args(data_dir),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode:
-            print(result.stderr[-4000:], file=sys.stderr)
-            devenv.fail("installing call_recording failed", 1)
+        install(DB, data_dir)
         print(f"Installed call_recording in {time.perf_counter() - started:.0f} s.")
         run(args, data_dir)
     finally:
