@@ -33,10 +33,8 @@ class CallRecordingHold(models.Model):
         tracking=True,
         index=True,
     )
-    placed_by_id = fields.Many2one(
-        "res.users", readonly=True, default=lambda self: self.env.user, string="Placed By"
-    )
-    released_by_id = fields.Many2one("res.users", readonly=True, string="Released By")
+    placed_by_id = fields.Many2one("res.users", readonly=True, default=lambda self: self.env.user)
+    released_by_id = fields.Many2one("res.users", readonly=True)
     release_date = fields.Datetime(readonly=True)
     release_reason = fields.Char(readonly=True)
 

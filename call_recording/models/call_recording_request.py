@@ -67,7 +67,7 @@ class CallRecordingRequest(models.Model):
         compute="_compute_first_copy",
         help="The customer's first copy: free of charge, as the law asks.",
     )
-    package_id = fields.Many2one("ir.attachment", string="Package", readonly=True, copy=False)
+    package_id = fields.Many2one("ir.attachment", readonly=True, copy=False)
     package_sha256 = fields.Char(string="Package SHA-256", readonly=True, copy=False)
     package_size = fields.Integer(readonly=True, copy=False)
     delivered_date = fields.Datetime(readonly=True, copy=False)

@@ -35,7 +35,7 @@ class CallRecordingReport(models.Model):
     partner_id = fields.Many2one("res.partner", string="Contact", readonly=True)
     commercial_partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     line_number_e164 = fields.Char(string="Line Number", readonly=True)
-    line_id = fields.Many2one("call.recording.line", string="Line", readonly=True)
+    line_id = fields.Many2one("call.recording.line", readonly=True)
     legal_basis = fields.Selection(RECORDING_POLICIES, readonly=True)
     consent_refused_count = fields.Integer(
         string="Consent Refused", readonly=True, aggregator="sum"
