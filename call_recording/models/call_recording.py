@@ -396,8 +396,8 @@ class CallRecording(models.Model):
         parts = [self.name.replace("/", "-"), self.direction, number.replace("+", "")]
         return "_".join(p for p in parts if p) + "." + ext
 
-    def _get_audio_attachment(self):
-        self.ensure_one()
+    def _audio_attachments(self):
+        """The audio attachments of these calls."""
         # sudo: the audio attachment is readable by administrators only;
         # callers check access on the call before they get here.
         return (
@@ -406,12 +406,15 @@ class CallRecording(models.Model):
             .search(
                 [
                     ("res_model", "=", self._name),
-                    ("res_id", "=", self.id),
+                    ("res_id", "in", self.ids),
                     ("res_field", "=", "audio"),
-                ],
-                limit=1,
+                ]
             )
         )
+
+    def _get_audio_attachment(self):
+        self.ensure_one()
+        return self._audio_attachments()[:1]
 
     @api.model
     def _max_audio_size(self):
@@ -510,17 +513,7 @@ class CallRecording(models.Model):
 
     def _remove_audio(self, status="none"):
         """Delete the audio of these calls; the calls and their metadata stay."""
-        attachments = (
-            self.env["ir.attachment"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", self._name),
-                    ("res_id", "in", self.ids),
-                    ("res_field", "=", "audio"),
-                ]
-            )
-        )
+        attachments = self._audio_attachments()
         attachments.unlink()
         self.invalidate_recordset(["audio"])
         # sudo: as in _set_audio_stream, the status is the system's to set.

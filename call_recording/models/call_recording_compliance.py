@@ -250,19 +250,6 @@ class CallRecording(models.Model):
         self._delete_files_after_commit(store_fnames)
         return res
 
-    def _audio_attachments(self):
-        return (
-            self.env["ir.attachment"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", self._name),
-                    ("res_id", "in", self.ids),
-                    ("res_field", "=", "audio"),
-                ]
-            )
-        )
-
     def _delete_files_after_commit(self, store_fnames):
         """Remove deleted recordings from the filestore once the deletion is committed.
 
