@@ -21,8 +21,10 @@ class CallRecordingController(http.Controller):
 
         Access is checked on the call at every request, Range requests are
         answered with 206 so that players can seek, and the file is sent
-        from the filestore in chunks.  A play is logged when playback
-        starts (no Range, or a Range from byte 0), not at every seek.
+        from the filestore in chunks.  Every download is logged; a play is
+        logged unless the same user played this call in the last minutes,
+        so that seeking (more Range requests) does not flood the log while
+        no byte range escapes it.
         """
         call = request.env["call.recording"].browse(call_id).exists()
         if not call:
@@ -38,9 +40,7 @@ class CallRecordingController(http.Controller):
             raise NotFound()
 
         as_attachment = bool(download and download not in ("0", "false"))
-        http_range = request.httprequest.range
-        starts_playback = http_range is None or (http_range.ranges and http_range.ranges[0][0] == 0)
-        if request.httprequest.method == "GET" and (as_attachment or starts_playback):
+        if request.httprequest.method == "GET" and (as_attachment or not call._played_recently()):
             call._log_access(
                 "download" if as_attachment else "play",
                 ip_address=request.httprequest.remote_addr,

@@ -3,6 +3,7 @@ import io
 import logging
 import os
 from collections import defaultdict
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -44,6 +45,8 @@ PARTNER_MATCH_STATES = [
 #: Fields an agent may change on their own calls; everything else is
 #: evidence that only managers (or the import) may touch.
 AGENT_WRITABLE_FIELDS = frozenset({"partner_id", "notes"})
+#: Range requests of one user on one call within this window are one play.
+PLAY_LOG_WINDOW_MINUTES = 10
 
 
 class CallRecording(models.Model):
@@ -550,6 +553,30 @@ class CallRecording(models.Model):
         action["domain"] = [("call_id", "=", self.id)]
         action["context"] = {}
         return action
+
+    def _played_recently(self, minutes=PLAY_LOG_WINDOW_MINUTES):
+        """Whether the current user's play of this call is already logged.
+
+        A player fetches a recording in several Range requests (start,
+        seeks); they belong to the play logged first.
+        """
+        self.ensure_one()
+        since = fields.Datetime.now() - timedelta(minutes=minutes)
+        # sudo: the access log is readable by managers only; this only
+        # looks up the current user's own entries.
+        return bool(
+            self.env["call.recording.access.log"]
+            .sudo()
+            .search_count(
+                [
+                    ("call_id", "=", self.id),
+                    ("user_id", "=", self.env.uid),
+                    ("access_type", "=", "play"),
+                    ("create_date", ">=", since),
+                ],
+                limit=1,
+            )
+        )
 
     def _log_access(self, access_type, ip_address=None, user_agent=None):
         """Record that the current user played or downloaded these calls."""
