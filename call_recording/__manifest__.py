@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "application": True,
     "depends": ["mail", "contacts", "phone_validation", "sales_team"],
-    "external_dependencies": {"python": ["phonenumbers>=8.12"]},
+    "external_dependencies": {"python": ["phonenumbers>=8.12", "requests>=2.25"]},
     "data": [
         "security/call_recording_security.xml",
         "security/ir.model.access.csv",
@@ -19,6 +19,7 @@
         "views/call_recording_access_log_views.xml",
         "report/call_recording_report_views.xml",
         "views/call_recording_compliance_views.xml",
+        "views/call_recording_provider_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/call_recording_dashboard.xml",
@@ -26,6 +27,7 @@
     ],
     "demo": [
         "demo/call_recording_demo.xml",
+        "demo/call_recording_provider_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

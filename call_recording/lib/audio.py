@@ -12,6 +12,7 @@ import os
 import random
 import struct
 import tempfile
+import time
 import wave
 from dataclasses import dataclass
 
@@ -104,6 +105,28 @@ def store_stream(stream, directory, max_size=None, chunk_size=CHUNK_SIZE):
         os.unlink(path)
         raise
     return StoredAudio(path, size, mimetype, sha1.hexdigest(), sha256.hexdigest())
+
+
+def remove_stale_parts(directory, older_than_seconds=3600, now=None):
+    """Delete temporary files that a killed process left in ``directory``.
+
+    :func:`store_stream` removes its file on any error, but not when the
+    process is killed mid-download.  Only files untouched for
+    ``older_than_seconds`` go, so a download in progress elsewhere is safe.
+    Returns the number of files removed.
+    """
+    if not os.path.isdir(directory):
+        return 0
+    limit = (now if now is not None else time.time()) - older_than_seconds
+    removed = 0
+    for entry in os.scandir(directory):
+        if entry.name.endswith(".part") and entry.is_file() and entry.stat().st_mtime < limit:
+            try:
+                os.unlink(entry.path)
+                removed += 1
+            except FileNotFoundError:
+                pass  # another process cleaned it first
+    return removed
 
 
 def synth_call_wav(seconds, seed=0, rate=8000):

@@ -3,9 +3,15 @@ from . import call_recording_access_log
 from . import call_recording_compliance
 from . import call_recording_demo
 from . import call_recording_hold
+from . import call_recording_import
 from . import call_recording_line
+from . import call_recording_provider
+from . import call_recording_provider_user
 from . import call_recording_purge_log
 from . import call_recording_request
+from . import call_recording_sync_issue
+from . import call_recording_sync_log
+from . import call_recording_webhook_event
 from . import ir_binary
 from . import res_company
 from . import res_config_settings

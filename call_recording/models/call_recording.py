@@ -432,6 +432,19 @@ class CallRecording(models.Model):
             return self._remove_audio()
         return self._set_audio_stream(io.BytesIO(data), filename=filename)
 
+    @api.model
+    def _audio_temp_dir(self):
+        """Where recordings are written before they join the filestore (same disk)."""
+        return os.path.join(self.env["ir.attachment"]._filestore(), "call_recording_tmp")
+
+    @api.model
+    def _remove_stale_audio_parts(self):
+        """Remove temporary files of downloads whose process was killed."""
+        removed = audio_lib.remove_stale_parts(self._audio_temp_dir())
+        if removed:
+            _logger.info("Removed %s unfinished recording downloads", removed)
+        return removed
+
     def _set_audio_stream(self, stream, filename=None):
         """Store a recording read from a file object, without loading it whole.
 
@@ -441,18 +454,15 @@ class CallRecording(models.Model):
         """
         self.ensure_one()
         self._check_audio_allowed()
-        Attachment = self.env["ir.attachment"].sudo()
-        filestore = Attachment._filestore()
         try:
-            stored = audio_lib.store_stream(
-                stream, os.path.join(filestore, "call_recording_tmp"), self._max_audio_size()
-            )
+            stored = audio_lib.store_stream(stream, self._audio_temp_dir(), self._max_audio_size())
         except audio_lib.AudioError as exc:
             raise UserError(
                 self.env._(
                     "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=exc
                 )
             ) from exc
+        Attachment = self.env["ir.attachment"].sudo()
         try:
             fname = f"{stored.sha1[:2]}/{stored.sha1}"
             full_path = Attachment._full_path(fname)

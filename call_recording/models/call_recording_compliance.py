@@ -348,6 +348,7 @@ class CallRecording(models.Model):
         Cron = self.env["ir.cron"]
         # sudo: the cron purges every company's calls, whatever its user sees.
         Call = self.sudo()
+        Call._remove_stale_audio_parts()
         audio_domain = Call._purge_due_domain()
         data_domain = Call._metadata_due_domain()
         remaining = Call.search_count(audio_domain) + Call.search_count(data_domain)

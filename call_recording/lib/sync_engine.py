@@ -1,0 +1,210 @@
+"""The provider-agnostic import loop: list calls window by window, then fetch audio.
+
+Plain Python: the engine drives a :class:`~.providers.base.ProviderAdapter`
+and hands what it reads to a *sink*, the object that stores it (the Odoo
+provider record in production, a list in unit tests).  The engine decides
+*what* to ask the provider and *when* progress may be saved; the sink
+decides how calls are stored and commits them.
+
+Guarantees the engine gives, whatever the provider:
+
+* the sync cursor moves only past a window whose every page was stored
+  (and committed) by the sink, so a crash or a timeout re-reads at most
+  one window, and the sink's idempotent upsert absorbs the repeat;
+* each run starts ``overlap`` before the cursor, to catch calls and
+  recordings the provider reports late;
+* a failure of one call (unreadable, audio refused, download error) is
+  reported to the sink and never stops the run; a failure of the provider
+  itself (outage, credentials) stops the listing, keeps the cursor, and
+  is raised for the run's log.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from .providers.base import AudioExpired, AudioNotReady, ProviderError
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncStats:
+    """What one run did; the sink's counters are added up here."""
+
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    audio_downloaded: int = 0
+    audio_failed: int = 0
+    audio_waiting: int = 0
+    pages: int = 0
+    errors: list = field(default_factory=list)
+    complete: bool = False
+
+    def add(self, counts):
+        for key, value in counts.items():
+            setattr(self, key, getattr(self, key) + value)
+
+
+class SyncSink:
+    """The storage side of a sync, implemented by the Odoo model.
+
+    Every method that stores something also commits it before returning,
+    so that what the engine reports as done is durable.
+    """
+
+    def store_calls(self, calls, errors):
+        """Create or update ``calls``, record ``errors``; return counters."""
+        raise NotImplementedError
+
+    def save_cursor(self, until):
+        """Every call started before ``until`` is stored (and committed)."""
+        raise NotImplementedError
+
+    def calls_to_retry(self, limit):
+        """External ids of calls that could not be read, to read again."""
+        return []
+
+    def pending_audio(self, limit):
+        """Up to ``limit`` (key, ProviderCall-like) whose audio is due for a download."""
+        raise NotImplementedError
+
+    def store_audio(self, key, stream):
+        """Store the recording read from ``stream``; raise ValueError if refused."""
+        raise NotImplementedError
+
+    def audio_failed(self, key, error, retry):
+        """Note a failed download; ``retry`` says whether to try again later."""
+        raise NotImplementedError
+
+    def out_of_time(self):
+        """Whether the run must stop now (cron time budget, manual run limit)."""
+        return False
+
+
+def windows(since, until, size):
+    """Split ``[since, until)`` into consecutive windows of at most ``size``."""
+    start = since
+    while start < until:
+        end = min(start + size, until)
+        yield start, end
+        start = end
+
+
+class SyncEngine:
+    """One run of one provider account."""
+
+    def __init__(self, adapter, sink, window=timedelta(days=1), audio_batch=50):
+        self.adapter = adapter
+        self.sink = sink
+        max_window = getattr(adapter, "max_window", None)
+        self.window = min(window, max_window) if max_window else window
+        self.audio_batch = audio_batch
+        self.stats = SyncStats()
+
+    def run(self, cursor, now, overlap=None):
+        """List calls since ``cursor - overlap`` up to ``now``, then fetch audio.
+
+        Returns :class:`SyncStats`; ``complete`` is false when the run was
+        stopped by the time budget.  Provider-level failures are raised
+        after the audio of what was already stored has been fetched.
+        """
+        if overlap is None:
+            overlap = timedelta(minutes=self.adapter.default_overlap_minutes)
+        listing_error = None
+        try:
+            finished = self.import_calls(cursor - overlap, now)
+            if finished:
+                self.retry_unreadable()
+        except ProviderError as exc:
+            listing_error = exc
+            finished = False
+        audio_done = self.fetch_audio()
+        self.stats.complete = finished and audio_done
+        if listing_error is not None:
+            raise listing_error
+        return self.stats
+
+    def import_calls(self, since, until):
+        """Store the calls of ``[since, until)``; False if stopped by the budget."""
+        for start, end in windows(since, until, self.window):
+            cursor = None
+            while True:
+                page = self.adapter.list_calls(start, end, cursor)
+                self.stats.pages += 1
+                self.stats.add(self.sink.store_calls(page.calls, page.errors))
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+                if self.sink.out_of_time():
+                    return False
+            self.sink.save_cursor(end)
+            if self.sink.out_of_time():
+                return False
+        return True
+
+    def retry_unreadable(self, limit=100):
+        """Read again, one by one, calls that were malformed on an earlier run."""
+        for external_id in self.sink.calls_to_retry(limit):
+            try:
+                call = self.adapter.refresh_call(external_id)
+            except ProviderError as exc:
+                if not exc.retryable and not isinstance(exc, (AudioNotReady, AudioExpired)):
+                    self.stats.add(self.sink.store_calls([], [(external_id, str(exc))]))
+                    continue
+                raise
+            if call is not None:
+                self.stats.add(self.sink.store_calls([call], []))
+
+    def fetch_audio(self):
+        """Download due recordings in batches; False if stopped by the budget."""
+        seen = set()
+        while True:
+            batch = [
+                (key, call)
+                for key, call in self.sink.pending_audio(self.audio_batch)
+                if key not in seen
+            ]
+            if not batch:
+                return True
+            for key, call in batch:
+                seen.add(key)
+                self.download_one(key, call)
+            if self.sink.out_of_time():
+                return False
+
+    def download_one(self, key, call):
+        try:
+            stream = self.adapter.open_audio(call)
+        except AudioNotReady as exc:
+            self.stats.audio_waiting += 1
+            self.sink.audio_failed(key, exc, retry=True)
+            return
+        except ProviderError as exc:
+            self.stats.audio_failed += 1
+            self.sink.audio_failed(key, exc, retry=exc.retryable)
+            return
+        try:
+            self.sink.store_audio(key, stream)
+        except ValueError as exc:
+            # refused by the sink: wrong type, too large, not allowed
+            self.stats.audio_failed += 1
+            self.sink.audio_failed(key, exc, retry=False)
+        except ProviderError as exc:
+            # the stream broke off mid-download
+            self.stats.audio_failed += 1
+            self.sink.audio_failed(key, exc, retry=exc.retryable)
+        except Exception as exc:
+            # The connection broke off mid-download (urllib3 and socket
+            # errors have no common base): try again on a later run.
+            _logger.warning("Download of %s interrupted", key, exc_info=True)
+            self.stats.audio_failed += 1
+            self.sink.audio_failed(key, ProviderError(f"download interrupted: {exc}"), retry=True)
+        else:
+            self.stats.audio_downloaded += 1
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()

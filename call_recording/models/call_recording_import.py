@@ -1,0 +1,201 @@
+from datetime import UTC
+
+from odoo import api, fields, models
+
+#: How many failed download attempts before the recording is marked failed.
+MAX_DOWNLOAD_ATTEMPTS = 8
+
+
+class CallRecording(models.Model):
+    """Where an imported call came from, and the state of its download."""
+
+    _inherit = "call.recording"
+
+    provider_id = fields.Many2one(
+        "call.recording.provider",
+        string="Provider Account",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The telephony provider account the call was imported from.",
+    )
+    external_id = fields.Char(
+        string="Provider Call ID",
+        readonly=True,
+        copy=False,
+        help="The call's identifier at the provider; unique per provider account.",
+    )
+    provider_recording_ref = fields.Char(
+        string="Provider Recording ID",
+        readonly=True,
+        copy=False,
+        groups="call_recording.group_call_recording_manager",
+    )
+    import_error = fields.Text(
+        string="Download Error",
+        readonly=True,
+        copy=False,
+        help="Why the last download of the recording failed; it is tried again.",
+    )
+    import_attempts = fields.Integer(string="Download Attempts", readonly=True, copy=False)
+    import_next_try = fields.Datetime(string="Next Download Attempt", readonly=True, copy=False)
+
+    _provider_external_unique = models.Constraint(
+        "UNIQUE(provider_id, external_id)",
+        "A call can be imported only once from a provider account.",
+    )
+    _pending_download_idx = models.Index(
+        "(provider_id, import_next_try) WHERE recording_status = 'pending'"
+    )
+
+    @api.model
+    def _download_backoff_minutes(self, attempts):
+        """5, 10, 20 ... minutes, at most a day, between download attempts."""
+        return min(5 * 2 ** max(attempts - 1, 0), 24 * 60)
+
+    def action_retry_download(self):
+        """Try the download of failed recordings again on the next run."""
+        self.check_access("write")
+        retry = self.filtered(
+            lambda c: c.provider_id and c.recording_status in ("failed", "pending")
+        )
+        # sudo: download state is the system's; managers may only reset it.
+        retry.sudo().write(
+            {"recording_status": "pending", "import_attempts": 0, "import_next_try": False}
+        )
+        if retry:
+            self.env.ref("call_recording.ir_cron_call_recording_provider_sync")._trigger()
+        return True
+
+    # ------------------------------------------------------------------
+    # Create or update from a provider's report
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _upsert_provider_calls(self, provider, pcalls):
+        """Create or update calls of ``provider`` from :class:`ProviderCall` objects.
+
+        Idempotent: a call is found by (provider account, external id), so
+        the same report delivered twice (cron and webhook, a replay, an
+        overlap window) changes nothing the second time.  A later report
+        completes an earlier one but never undoes what is stored: a known
+        recording, a downloaded audio, a refusal, a link made by hand.
+        Returns ``(calls, counts)`` with counts ``created``, ``updated``
+        and ``skipped``.
+        """
+        # sudo: imports write calls of every agent of the account; the
+        # callers (cron, webhook, integration API) check who may import.
+        Call = self.sudo().with_context(
+            active_test=False, mail_create_nolog=True, tracking_disable=True
+        )
+        reports = {}
+        for pcall in pcalls:
+            reports[pcall.external_id] = pcall  # the last report of a call wins
+        existing = {
+            call.external_id: call
+            for call in Call.search(
+                [("provider_id", "=", provider.id), ("external_id", "in", list(reports))]
+            )
+        }
+        agents = provider._resolve_agents(reports.values())
+        user_companies = {
+            user.id: set(user.company_ids.ids)
+            for user in self.env["res.users"].sudo().browse(set(agents.values()))
+        }
+        counts = {"created": 0, "updated": 0, "skipped": 0}
+        new_vals = []
+        calls = Call.browse()
+        for external_id, pcall in reports.items():
+            call = existing.get(external_id)
+            if call is None:
+                vals = Call._provider_call_vals(provider, pcall, agents)
+                if vals["company_id"] not in user_companies.get(vals["user_id"], ()):
+                    vals["user_id"] = False  # an agent of another company
+                new_vals.append(vals)
+                continue
+            changes = call._provider_call_changes(pcall, agents)
+            if changes:
+                call.write(changes)
+                counts["updated"] += 1
+            else:
+                counts["skipped"] += 1
+            calls |= call
+        if new_vals:
+            created = Call.create(new_vals)
+            created._hold_back_downloads()
+            counts["created"] += len(created)
+            calls |= created
+        return calls.with_env(self.env), counts
+
+    @api.model
+    def _provider_call_vals(self, provider, pcall, agents):
+        line_e164 = provider._line_e164(pcall)
+        company_id = provider._line_companies().get(line_e164) or provider.company_id.id
+        vals = {
+            "provider_id": provider.id,
+            "external_id": pcall.external_id,
+            "company_id": company_id,
+            "direction": pcall.direction,
+            "state": pcall.state,
+            "caller_number": pcall.caller_number or False,
+            "callee_number": pcall.callee_number or False,
+            "start_datetime": fields.Datetime.to_string(
+                pcall.start.astimezone(UTC).replace(tzinfo=None)
+            ),
+            "duration": max(int(pcall.duration or 0), 0),
+            "user_id": agents.get(agent_key(pcall)) or False,
+            "recording_status": "pending" if pcall.recording_ref else "none",
+            "provider_recording_ref": pcall.recording_ref or False,
+        }
+        return vals
+
+    def _provider_call_changes(self, pcall, agents):
+        """What a new report of this call changes (nothing stored is undone)."""
+        self.ensure_one()
+        changes = {}
+        if pcall.state and pcall.state != self.state:
+            changes["state"] = pcall.state
+        duration = max(int(pcall.duration or 0), 0)
+        if duration and duration != self.duration:
+            changes["duration"] = duration
+        user_id = agents.get(agent_key(pcall))
+        if (
+            user_id
+            and not self.user_id
+            and self.company_id in self.env["res.users"].sudo().browse(user_id).company_ids
+        ):
+            changes["user_id"] = user_id
+        if pcall.recording_ref:
+            if pcall.recording_ref != self.provider_recording_ref and self.recording_status in (
+                "none",
+                "pending",
+                "failed",
+            ):
+                changes["provider_recording_ref"] = pcall.recording_ref
+            if self.recording_status == "none" and self._may_keep_audio():
+                changes.update(recording_status="pending", import_attempts=0, import_next_try=False)
+        return changes
+
+    def _may_keep_audio(self):
+        self.ensure_one()
+        return self.consent_state != "refused" and self.legal_basis != "none"
+
+    def _hold_back_downloads(self):
+        """New calls whose audio must not be kept are never downloaded."""
+        for call in self.filtered(lambda c: c.recording_status == "pending"):
+            if not call._may_keep_audio():
+                call.write(
+                    {
+                        "recording_status": "refused"
+                        if call.consent_state == "refused"
+                        else "none",
+                        "import_error": self.env._(
+                            "Not downloaded: the line is not recorded or the other party "
+                            "refused the recording."
+                        ),
+                    }
+                )
+
+
+def agent_key(pcall):
+    return pcall.agent_external_id or pcall.agent_email or None

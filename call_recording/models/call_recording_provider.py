@@ -1,0 +1,537 @@
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, mute_logger
+
+from ..lib import phone as phone_lib
+from ..lib import providers as providers_lib
+from ..lib.sync_engine import SyncEngine
+from .call_recording_import import agent_key
+from .call_recording_provider_sink import ProviderSink
+
+_logger = logging.getLogger(__name__)
+
+PROVIDER_TYPES = [
+    ("twilio", "Twilio"),
+    ("aircall", "Aircall"),
+    ("zadarma", "Zadarma"),
+    ("push", "Push API (PBX or other provider)"),
+]
+DEFAULT_BASE_URLS = {
+    "twilio": "https://api.twilio.com",
+    "aircall": "https://api.aircall.io",
+    "zadarma": "https://api.zadarma.com",
+}
+PROVIDER_STATES = [
+    ("new", "Not synced yet"),
+    ("ok", "Working"),
+    ("error", "Failing"),
+    ("auth", "Credentials refused"),
+]
+#: First key of the PostgreSQL advisory lock that keeps two syncs of one
+#: provider account apart (the second key is the account's id).
+SYNC_LOCK_KEY = 0x43525359  # "CRSY"
+#: How long a "Sync now" from the form may run before leaving the rest to the cron.
+MANUAL_SYNC_SECONDS = 120
+
+
+class CallRecordingProvider(models.Model):
+    """One account at a telephony provider, whose calls are imported."""
+
+    _name = "call.recording.provider"
+    _description = "Telephony Provider Account"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    provider_type = fields.Selection(PROVIDER_TYPES, string="Provider", required=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+        help="Calls go to this company unless their line belongs to another one.",
+    )
+    line_ids = fields.Many2many(
+        "call.recording.line",
+        string="Lines",
+        check_company=False,
+        help="Our numbers served by this account. A call on one of them goes to "
+        "the line's company and follows its recording policy.",
+    )
+    base_url = fields.Char(
+        string="API URL",
+        help="The provider's API address. Change it only for a regional endpoint or a test server.",
+    )
+    login = fields.Char(
+        string="Account ID",
+        groups="base.group_system",
+        help="Twilio Account SID, Aircall API ID or Zadarma user key.",
+    )
+    secret = fields.Char(
+        string="Secret",
+        groups="base.group_system",
+        help="Twilio Auth Token, Aircall API token or Zadarma secret key.",
+    )
+    webhook_secret = fields.Char(
+        string="Webhook Token",
+        groups="base.group_system",
+        help="Aircall: the token of the webhook set up in Aircall. Twilio and "
+        "Zadarma sign their webhooks with the secret above.",
+    )
+    webhook_key = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        default=lambda self: secrets.token_urlsafe(24),
+        help="Random part of the webhook address, so that it cannot be guessed.",
+    )
+    webhook_url = fields.Char(string="Webhook URL", compute="_compute_webhook_url")
+    timezone = fields.Selection(
+        "_tz_get",
+        default="Europe/Budapest",
+        help="Zadarma reports times without a time zone: they are read in this one.",
+    )
+    sync_enabled = fields.Boolean(
+        string="Scheduled Import",
+        default=True,
+        tracking=True,
+        help="Import new calls on the schedule of the 'import from providers' job.",
+    )
+    sync_start = fields.Datetime(
+        string="Import Calls Since",
+        required=True,
+        default=lambda self: fields.Datetime.now() - timedelta(days=7),
+        help="The first run imports the calls started after this moment.",
+    )
+    sync_cursor = fields.Datetime(
+        string="Synced Up To",
+        readonly=True,
+        copy=False,
+        help="Every call started before this moment is in Odoo; the next run "
+        "starts here, minus the overlap.",
+    )
+    overlap_minutes = fields.Integer(
+        string="Overlap (minutes)",
+        default=120,
+        help="Each run reads this much time again before the last one, to catch "
+        "calls and recordings the provider reports late.",
+    )
+    timeout = fields.Integer(string="Timeout (s)", default=30)
+    max_retries = fields.Integer(
+        default=3,
+        help="Attempts after a timeout, a rate limit or a server error, with "
+        "growing waits, before the run gives up until the next one.",
+    )
+    rate_limit_per_minute = fields.Integer(
+        string="Requests per Minute",
+        help="Stay under the provider's rate limit (Zadarma: 3 on call statistics). "
+        "Empty: the provider's documented limit.",
+    )
+    state = fields.Selection(
+        PROVIDER_STATES, default="new", required=True, readonly=True, copy=False, tracking=True
+    )
+    last_sync_date = fields.Datetime(string="Last Successful Sync", readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    sync_log_ids = fields.One2many("call.recording.sync.log", "provider_id", string="Runs")
+    user_map_ids = fields.One2many(
+        "call.recording.provider.user", "provider_id", string="Provider Users"
+    )
+    issue_ids = fields.One2many(
+        "call.recording.sync.issue",
+        "provider_id",
+        string="Unreadable Calls",
+        domain=[("state", "=", "open")],
+    )
+    call_count = fields.Integer(compute="_compute_call_count", string="Calls")
+    pending_count = fields.Integer(compute="_compute_call_count", string="Recordings to Download")
+    failed_count = fields.Integer(compute="_compute_call_count", string="Failed Downloads")
+
+    _webhook_key_unique = models.Constraint(
+        "UNIQUE(webhook_key)", "The webhook address of a provider account must be unique."
+    )
+    _overlap_positive = models.Constraint(
+        "CHECK(overlap_minutes >= 0)", "The overlap cannot be negative."
+    )
+
+    @api.model
+    def _tz_get(self):
+        return self.env["res.partner"]._fields["tz"]._description_selection(self.env)
+
+    @api.onchange("provider_type")
+    def _onchange_provider_type(self):
+        if self.provider_type and (
+            not self.base_url or self.base_url in DEFAULT_BASE_URLS.values()
+        ):
+            self.base_url = DEFAULT_BASE_URLS.get(self.provider_type)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("provider_type") and not vals.get("base_url"):
+                vals["base_url"] = DEFAULT_BASE_URLS.get(vals["provider_type"])
+        return super().create(vals_list)
+
+    @api.depends("provider_type")
+    def _compute_webhook_url(self):
+        base = self.get_base_url()
+        for provider in self:
+            key = provider.sudo().webhook_key
+            provider.webhook_url = (
+                f"{base}/call_recording/webhook/{provider.provider_type}/{key}"
+                if provider.provider_type and key and self.env.user.has_group("base.group_system")
+                else False
+            )
+
+    def _compute_call_count(self):
+        Call = self.env["call.recording"]
+        counts = {
+            (provider, status): count
+            for provider, status, count in Call._read_group(
+                [("provider_id", "in", self.ids)],
+                ["provider_id", "recording_status"],
+                ["__count"],
+            )
+        }
+        for provider in self:
+            by_status = {s: c for (p, s), c in counts.items() if p == provider}
+            provider.call_count = sum(by_status.values())
+            provider.pending_count = by_status.get("pending", 0)
+            provider.failed_count = by_status.get("failed", 0)
+
+    # ------------------------------------------------------------------
+    # Adapter
+    # ------------------------------------------------------------------
+
+    def _adapter(self):
+        """The plain-Python client of this account's API."""
+        self.ensure_one()
+        if self.provider_type == "push":
+            raise UserError(
+                self.env._(
+                    "%(provider)s delivers its calls itself; there is nothing to fetch.",
+                    provider=self.name,
+                )
+            )
+        # sudo: the credentials are readable by administrators only; the
+        # sync (cron, webhook) runs for everyone who may trigger it.
+        account = self.sudo()
+        config = {
+            "base_url": (account.base_url or "").rstrip("/"),
+            "login": account.login or "",
+            "secret": account.secret or "",
+            "webhook_secret": account.webhook_secret or "",
+            "timezone": account.timezone or "UTC",
+            "timeout": account.timeout or 30,
+            "max_retries": account.max_retries if account.max_retries >= 0 else 3,
+        }
+        if account.rate_limit_per_minute:
+            config["rate_limit_per_minute"] = account.rate_limit_per_minute
+        config.update(self.env.context.get("call_recording_adapter_config") or {})
+        return providers_lib.get_adapter(account.provider_type, config)
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_test_connection(self):
+        self.ensure_one()
+        self.env["call.recording"].check_access("create")
+        try:
+            info = self._adapter().test_connection()
+        except providers_lib.ProviderError as exc:
+            self._set_state_from_error(exc)
+            return self._notify(
+                self.env._("Connection failed"),
+                self.env._("%(provider)s: %(error)s", provider=self.name, error=exc),
+                "danger",
+            )
+        return self._notify(
+            self.env._("Connection works"),
+            self.env._("%(provider)s answered: %(info)s", provider=self.name, info=info or "OK"),
+            "success",
+        )
+
+    def action_sync_now(self):
+        self.ensure_one()
+        self.env["call.recording"].check_access("create")
+        log = self._sync(trigger="manual", time_budget=MANUAL_SYNC_SECONDS)
+        if not log:
+            raise UserError(
+                self.env._(
+                    "%(provider)s is being synced already; try again in a moment.",
+                    provider=self.name,
+                )
+            )
+        kind = "success" if log.state == "done" else "warning"
+        if log.state == "failed":
+            kind = "danger"
+        return self._notify(self.env._("Sync finished"), log.summary, kind, reload=True)
+
+    def action_open_calls(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "call_recording.call_recording_action"
+        )
+        action["domain"] = [("provider_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def action_regenerate_webhook_key(self):
+        # sudo: only administrators see the button; the key is admin-only.
+        self.sudo().webhook_key = secrets.token_urlsafe(24)
+        return True
+
+    def _notify(self, title, message, kind, reload=False):
+        action = {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+            },
+        }
+        if reload:
+            action["params"]["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
+        return action
+
+    # ------------------------------------------------------------------
+    # Sync
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_sync(self):
+        """Scheduled: handle queued webhooks, then import each enabled account."""
+        # sudo: the cron imports for every company.
+        providers = self.sudo().search(
+            [("sync_enabled", "=", True), ("provider_type", "!=", "push")]
+        )
+        Cron = self.env["ir.cron"]
+        Cron._commit_progress(remaining=len(providers))
+        for provider in providers:
+            provider._sync(trigger="cron")
+            if Cron._commit_progress(1) <= 0:
+                break
+
+    def _try_lock(self):
+        """Take this account's sync lock for the database session, or return False.
+
+        A session-level advisory lock survives the commits of the run and is
+        released by PostgreSQL if the process dies, so a crashed run never
+        blocks the next one.
+        """
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SYNC_LOCK_KEY, self.id))
+        return self.env.cr.fetchone()[0]
+
+    def _unlock(self):
+        self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", SYNC_LOCK_KEY, self.id))
+
+    def _sync(self, trigger="cron", time_budget=None):
+        """Run one import of this account; return its log, or False if already running."""
+        self.ensure_one()
+        # sudo: imports write calls of every user and company of the account.
+        provider = self.sudo()
+        if not provider._try_lock():
+            _logger.info("Sync of provider %s is already running", provider.name)
+            return False
+        try:
+            return provider._sync_locked(trigger, time_budget)
+        finally:
+            provider._unlock()
+
+    def _sync_locked(self, trigger, time_budget):
+        Log = self.env["call.recording.sync.log"]
+        Log.search([("provider_id", "=", self.id), ("state", "=", "running")]).write(
+            {"state": "interrupted", "finished": fields.Datetime.now()}
+        )
+        log = Log.create({"provider_id": self.id, "trigger": trigger})
+        self.env["call.recording"]._remove_stale_audio_parts()
+        self._commit()
+        deadline = datetime.now(UTC) + timedelta(seconds=time_budget) if time_budget else None
+        sink = ProviderSink(self, log, deadline)
+        engine = SyncEngine(self._adapter(), sink)
+        cursor = fields.Datetime.to_datetime(self.sync_cursor or self.sync_start)
+        now = datetime.now(UTC)
+        error = None
+        try:
+            sink.process_webhook_events()
+            stats = engine.run(
+                cursor.replace(tzinfo=UTC),
+                now,
+                overlap=timedelta(minutes=self.overlap_minutes),
+            )
+        except providers_lib.ProviderError as exc:
+            stats, error = engine.stats, exc
+        except Exception as exc:
+            # Anything else is a bug; keep the traceback in the server log
+            # and the message on the run, and let the next run try again.
+            _logger.exception("Sync of provider %s failed", self.name)
+            stats, error = engine.stats, exc
+        log.write(sink.log_values(stats, error))
+        if error is None:
+            self.write({"state": "ok", "last_sync_date": log.started, "last_error": False})
+        else:
+            self._set_state_from_error(error)
+        self._commit()
+        return log
+
+    def _set_state_from_error(self, error):
+        state = "auth" if isinstance(error, providers_lib.ProviderAuthError) else "error"
+        newly_refused = state == "auth" and self.state != "auth"
+        self.sudo().write({"state": state, "last_error": str(error)})
+        if newly_refused:
+            self._alert_administrators(error)
+
+    def _alert_administrators(self, error):
+        """Credentials refused: nothing is imported until someone fixes them."""
+        admins = self.env.ref("call_recording.group_call_recording_admin").user_ids
+        if not admins:
+            return
+        self.activity_schedule(
+            "mail.mail_activity_data_warning",
+            summary=self.env._("Provider refused the credentials"),
+            note=str(error),
+            user_id=admins[0].id,
+        )
+
+    def _commit(self):
+        """Commit the work done so far (through the cron's progress when in one)."""
+        return self.env["ir.cron"]._commit_progress()
+
+    # ------------------------------------------------------------------
+    # Helpers used by the sink
+    # ------------------------------------------------------------------
+
+    def _line_companies(self):
+        """E.164 number of each line of the account -> the line's company id."""
+        return {line.number_e164: line.company_id.id for line in self.line_ids if line.number_e164}
+
+    def _region(self):
+        return self.company_id.country_id.code
+
+    def _line_e164(self, pcall):
+        number = pcall.callee_number if pcall.direction == "inbound" else pcall.caller_number
+        return phone_lib.to_e164(number, self._region())
+
+    def _resolve_agents(self, pcalls):
+        """Agent key of each report -> Odoo user id, through the account's user map.
+
+        Provider users are added to the map as they appear, linked to the
+        Odoo user with their e-mail when there is one, so an administrator
+        sees every agent and can link the rest by hand.
+        """
+        self.ensure_one()
+        reports = {}
+        for pcall in pcalls:
+            key = agent_key(pcall)
+            if key:
+                reports.setdefault(key, pcall)
+        if not reports:
+            return {}
+        Map = self.env["call.recording.provider.user"].sudo()
+        maps = {
+            entry.external_user_id: entry
+            for entry in Map.search(
+                [("provider_id", "=", self.id), ("external_user_id", "in", list(reports))]
+            )
+        }
+        missing = [key for key in reports if key not in maps]
+        if missing:
+            emails = {
+                reports[key].agent_email.strip().lower()
+                for key in missing
+                if reports[key].agent_email
+            }
+            by_email = {}
+            if emails:
+                # sudo: any internal user may be an agent, whoever imports.
+                users = (
+                    self.env["res.users"]
+                    .sudo()
+                    .search(
+                        [
+                            ("share", "=", False),
+                            "|",
+                            ("login", "in", list(emails)),
+                            ("partner_id.email_normalized", "in", list(emails)),
+                        ]
+                    )
+                )
+                for user in users:
+                    for address in (user.login, user.partner_id.email_normalized):
+                        if address:
+                            by_email.setdefault(address.lower(), user.id)
+            for entry in Map.create(
+                [
+                    {
+                        "provider_id": self.id,
+                        "external_user_id": key,
+                        "name": reports[key].agent_name or reports[key].agent_email or key,
+                        "email": reports[key].agent_email or False,
+                        "user_id": by_email.get((reports[key].agent_email or "").strip().lower()),
+                    }
+                    for key in missing
+                ]
+            ):
+                maps[entry.external_user_id] = entry
+        return {key: maps[key].user_id.id for key in reports if maps[key].user_id}
+
+    def _receive_webhook_events(self, events):
+        """Store webhook deliveries fast; what needs the API waits for the import job.
+
+        A delivery seen before (same key) is ignored; a call carried whole
+        is stored now, without its audio; the job is woken up to read back
+        announced calls and to download recordings.
+        """
+        self.ensure_one()
+        Event = self.env["call.recording.webhook.event"].sudo()
+        Call = self.env["call.recording"]
+        wake = False
+        seen = set(
+            Event.search(
+                [
+                    ("provider_id", "=", self.id),
+                    ("event_key", "in", [event.event_key for event in events]),
+                ]
+            ).mapped("event_key")
+        )
+        for event in events:
+            if event.event_key in seen:
+                _logger.info("Webhook %s of %s delivered again", event.event_key, self.name)
+                continue
+            seen.add(event.event_key)
+            try:
+                # The constraint settles a race with a simultaneous delivery.
+                with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                    record = Event.create(
+                        {
+                            "provider_id": self.id,
+                            "event_key": event.event_key,
+                            "kind": event.kind,
+                            "external_id": event.external_id
+                            or (event.call.external_id if event.call else False),
+                            "recording_ref": event.recording_ref or False,
+                        }
+                    )
+            except psycopg2.IntegrityError:
+                _logger.info("Webhook %s of %s delivered again", event.event_key, self.name)
+                continue
+            if event.call is not None:
+                if event.recording_ref and not event.call.recording_ref:
+                    event.call.recording_ref = event.recording_ref
+                calls, _counts = Call._upsert_provider_calls(self, [event.call])
+                record.write({"state": "done", "call_id": calls[:1].id})
+                wake = wake or calls.filtered(lambda c: c.recording_status == "pending")
+            else:
+                wake = True
+        if wake:
+            self.env.ref("call_recording.ir_cron_call_recording_provider_sync")._trigger()

@@ -1,0 +1,287 @@
+"""The Odoo side of a sync: stores what the engine reads, and commits it."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+
+from odoo import fields
+from odoo.exceptions import UserError
+
+from ..lib.providers.base import ProviderCall, ProviderError
+from ..lib.sync_engine import SyncSink
+from .call_recording_import import MAX_DOWNLOAD_ATTEMPTS
+
+_logger = logging.getLogger(__name__)
+
+#: Queued webhook deliveries handled per run.
+WEBHOOK_BATCH = 200
+
+
+class ProviderSink(SyncSink):
+    """Stores calls and audio of one provider account, batch by batch.
+
+    Each store is done inside a savepoint and committed right after, so the
+    engine's progress is durable and a failure of one call never aborts
+    the others.  ``provider`` is a sudo record (imports write every
+    agent's calls).
+    """
+
+    def __init__(self, provider, log, deadline=None):
+        self.provider = provider
+        self.env = provider.env
+        self.log = log
+        self.deadline = deadline
+        self.time_left = float("inf")
+        self.Call = self.env["call.recording"].sudo()
+        self.webhook_stats = {"webhooks": 0}
+
+    # -- commits and time --------------------------------------------------
+
+    def commit(self, processed=0):
+        self.time_left = self.env["ir.cron"]._commit_progress(processed)
+
+    def out_of_time(self):
+        if self.time_left <= 0:
+            return True
+        return bool(self.deadline and datetime.now(UTC) >= self.deadline)
+
+    # -- calls -------------------------------------------------------------
+
+    def store_calls(self, calls, errors):
+        counts = {"created": 0, "updated": 0, "skipped": 0, "failed": 0}
+        errors = list(errors)
+        if calls:
+            try:
+                counts.update(self._upsert(calls))
+            except (UserError, ValueError) as exc:
+                # One call spoils the batch (e.g. an agent of another
+                # company): store the others one by one, log that one.
+                _logger.info("Storing the batch one by one: %s", exc)
+                for pcall in calls:
+                    try:
+                        for key, value in self._upsert([pcall]).items():
+                            counts[key] += value
+                    except (UserError, ValueError) as call_exc:
+                        errors.append((pcall.external_id, str(call_exc.args[0])))
+        if errors:
+            counts["failed"] += len(errors)
+            self._record_issues(errors)
+        self.commit(len(calls) + len(errors))
+        return counts
+
+    def _upsert(self, calls):
+        for attempt in (1, 2):
+            try:
+                with self.env.cr.savepoint():
+                    stored, counts = self.Call._upsert_provider_calls(self.provider, calls)
+                break
+            except psycopg2.IntegrityError:
+                # A webhook stored one of these calls at the same moment:
+                # read again, the calls now exist and are updated.
+                if attempt == 2:
+                    raise
+                self.env.invalidate_all()
+        self._resolve_issues(stored.mapped("external_id"))
+        return counts
+
+    def save_cursor(self, until):
+        naive = until.astimezone(UTC).replace(tzinfo=None)
+        if not self.provider.sync_cursor or naive > self.provider.sync_cursor:
+            self.provider.sync_cursor = naive
+        self.commit()
+
+    def _record_issues(self, errors):
+        Issue = self.env["call.recording.sync.issue"].sudo()
+        ids = [ext for ext, _reason in errors if ext and ext != "?"]
+        open_issues = {
+            issue.external_id: issue
+            for issue in Issue.search(
+                [
+                    ("provider_id", "=", self.provider.id),
+                    ("external_id", "in", ids),
+                    ("state", "=", "open"),
+                ]
+            )
+        }
+        now = fields.Datetime.now()
+        for external_id, reason in errors:
+            issue = open_issues.get(external_id)
+            if issue:
+                issue.write({"reason": reason, "attempts": issue.attempts + 1, "last_seen": now})
+            else:
+                _logger.warning(
+                    "Provider %s sent an unreadable call %s: %s",
+                    self.provider.name,
+                    external_id,
+                    reason,
+                )
+                Issue.create(
+                    {
+                        "provider_id": self.provider.id,
+                        "log_id": self.log.id,
+                        "external_id": external_id if external_id != "?" else False,
+                        "reason": reason,
+                    }
+                )
+
+    def _resolve_issues(self, external_ids):
+        if not external_ids:
+            return
+        self.env["call.recording.sync.issue"].sudo().search(
+            [
+                ("provider_id", "=", self.provider.id),
+                ("external_id", "in", external_ids),
+                ("state", "=", "open"),
+            ]
+        ).write({"state": "resolved", "resolved_date": fields.Datetime.now()})
+
+    def calls_to_retry(self, limit):
+        issues = (
+            self.env["call.recording.sync.issue"]
+            .sudo()
+            .search(
+                [
+                    ("provider_id", "=", self.provider.id),
+                    ("state", "=", "open"),
+                    ("external_id", "!=", False),
+                ],
+                limit=limit,
+                order="last_seen",
+            )
+        )
+        return issues.mapped("external_id")
+
+    # -- audio -------------------------------------------------------------
+
+    def pending_audio(self, limit):
+        now = fields.Datetime.now()
+        calls = self.Call.search(
+            [
+                ("provider_id", "=", self.provider.id),
+                ("recording_status", "=", "pending"),
+                "|",
+                ("import_next_try", "=", False),
+                ("import_next_try", "<=", now),
+            ],
+            limit=limit,
+            order="start_datetime, id",
+        )
+        return [
+            (
+                call.id,
+                ProviderCall(
+                    external_id=call.external_id,
+                    start=call.start_datetime.replace(tzinfo=UTC),
+                    direction=call.direction,
+                    state=call.state,
+                    duration=call.duration,
+                    recording_ref=call.provider_recording_ref,
+                ),
+            )
+            for call in calls
+        ]
+
+    def store_audio(self, key, stream):
+        call = self.Call.browse(key)
+        try:
+            with self.env.cr.savepoint():
+                call._set_audio_stream(stream)
+                call.write({"import_error": False, "import_attempts": 0, "import_next_try": False})
+        except UserError as exc:
+            # refused: wrong type, over the size limit, consent refused
+            raise ValueError(exc.args[0]) from exc
+        self.commit(1)
+
+    def audio_failed(self, key, error, retry):
+        call = self.Call.browse(key)
+        attempts = call.import_attempts + 1
+        message = str(error)
+        if retry and attempts < MAX_DOWNLOAD_ATTEMPTS:
+            minutes = self.Call._download_backoff_minutes(attempts)
+            call.write(
+                {
+                    "import_error": message,
+                    "import_attempts": attempts,
+                    "import_next_try": fields.Datetime.now() + timedelta(minutes=minutes),
+                }
+            )
+        else:
+            call.write(
+                {
+                    "recording_status": "failed",
+                    "import_error": message,
+                    "import_attempts": attempts,
+                    "import_next_try": False,
+                }
+            )
+            call.message_post(
+                body=self.env._(
+                    "The recording could not be downloaded from %(provider)s: %(error)s",
+                    provider=self.provider.name,
+                    error=message,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        self.commit(1)
+
+    # -- webhooks ----------------------------------------------------------
+
+    def process_webhook_events(self):
+        """Read back the calls that webhooks announced without their data."""
+        Event = self.env["call.recording.webhook.event"].sudo()
+        events = Event.search(
+            [("provider_id", "=", self.provider.id), ("state", "=", "pending")],
+            limit=WEBHOOK_BATCH,
+            order="id",
+        )
+        if not events:
+            return
+        adapter = self.provider._adapter()
+        for event in events:
+            try:
+                pcall = adapter.refresh_call(event.external_id)
+            except ProviderError as exc:
+                event.write(
+                    {
+                        "attempts": event.attempts + 1,
+                        "error": str(exc),
+                        "state": "pending"
+                        if exc.retryable and event.attempts < MAX_DOWNLOAD_ATTEMPTS
+                        else "failed",
+                    }
+                )
+                continue
+            if pcall is None:
+                event.write({"state": "failed", "error": self.env._("Unknown call.")})
+                continue
+            if event.recording_ref and not pcall.recording_ref:
+                pcall.recording_ref = event.recording_ref
+            self.store_calls([pcall], [])
+            event.write({"state": "done", "error": False})
+            self.webhook_stats["webhooks"] += 1
+        self.commit()
+
+    # -- the run's log -------------------------------------------------------
+
+    def log_values(self, stats, error):
+        if error is not None:
+            state = "failed"
+        elif not stats.complete:
+            state = "partial"
+        else:
+            state = "done"
+        return {
+            "finished": fields.Datetime.now(),
+            "state": state,
+            "calls_created": stats.created,
+            "calls_updated": stats.updated,
+            "calls_skipped": stats.skipped,
+            "calls_failed": stats.failed,
+            "audio_downloaded": stats.audio_downloaded,
+            "audio_failed": stats.audio_failed,
+            "audio_waiting": stats.audio_waiting,
+            "webhooks_processed": self.webhook_stats["webhooks"],
+            "pages": stats.pages,
+            "error": str(error) if error is not None else False,
+        }

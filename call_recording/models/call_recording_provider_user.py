@@ -1,0 +1,32 @@
+from odoo import fields, models
+
+
+class CallRecordingProviderUser(models.Model):
+    """A user of the provider account and the Odoo user who is that agent."""
+
+    _name = "call.recording.provider.user"
+    _description = "Provider User"
+    _order = "provider_id, name, external_user_id"
+    _rec_name = "name"
+
+    provider_id = fields.Many2one(
+        "call.recording.provider", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="provider_id.company_id", store=True)
+    external_user_id = fields.Char(
+        string="Provider User", required=True, help="User id, e-mail or extension at the provider."
+    )
+    name = fields.Char()
+    email = fields.Char()
+    user_id = fields.Many2one(
+        "res.users",
+        string="Odoo User",
+        domain="[('share', '=', False)]",
+        help="Calls of this provider user are this user's. Found by e-mail when "
+        "the provider sends one; set it by hand otherwise.",
+    )
+
+    _provider_user_unique = models.Constraint(
+        "UNIQUE(provider_id, external_user_id)",
+        "A provider user can be mapped only once per account.",
+    )
