@@ -128,7 +128,9 @@ class FakeProvider:
         server.daemon_threads = True
         server.fake = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
         return self
