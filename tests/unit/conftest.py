@@ -55,7 +55,7 @@ def since(now):
     return now - timedelta(days=1)
 
 
-def _quick_config(fake, clock, **extra):
+def _quick_config(fake, fake_clock, **extra):
     config = {
         "base_url": fake.base_url,
         "login": fake.login,
@@ -63,8 +63,8 @@ def _quick_config(fake, clock, **extra):
         "timeout": 2,
         "max_retries": 2,
         "backoff_factor": 0.01,
-        "sleep": clock.sleep,
-        "clock": clock.time,
+        "sleep": fake_clock.sleep,
+        "clock": fake_clock.time,
     }
     config.update(extra)
     return config
