@@ -317,9 +317,13 @@ class CallRecordingProvider(models.Model):
         )
         Cron = self.env["ir.cron"]
         Cron._commit_progress(remaining=len(providers))
-        for provider in providers:
-            provider._sync(trigger="cron")
-            if Cron._commit_progress(1) <= 0:
+        unfinished = 0
+        for index, provider in enumerate(providers, 1):
+            log = provider._sync(trigger="cron")
+            if log and log.state == "partial":
+                unfinished += 1  # out of time: the job runs again at once
+            remaining = len(providers) - index + unfinished
+            if Cron._commit_progress(1, remaining=remaining) <= 0:
                 break
 
     def _try_lock(self):
