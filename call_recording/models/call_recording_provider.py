@@ -77,7 +77,6 @@ class CallRecordingProvider(models.Model):
         help="Twilio Account SID, Aircall API ID or Zadarma user key.",
     )
     secret = fields.Char(
-        string="Secret",
         groups="base.group_system",
         help="Twilio Auth Token, Aircall API token or Zadarma secret key.",
     )
