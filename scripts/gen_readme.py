@@ -24,9 +24,21 @@ SECTIONS = [
 
 def md_to_rst(text):
     lines = []
+    item_indent = None
     for line in text.strip().splitlines():
         rst = re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", line)
-        lines.append(re.sub(r"^(\s*)\d+\. ", r"\1#. ", rst))
+        rst = re.sub(r"^(\s*)\d+\. ", r"\1#. ", rst)
+        item = re.match(r"^(\s*)(?:#\.|-|\*) ", rst)
+        if item:
+            indent = len(item.group(1))
+            # reStructuredText wants a blank line where a nested list
+            # starts or ends
+            if item_indent is not None and indent != item_indent and lines and lines[-1]:
+                lines.append("")
+            item_indent = indent
+        elif not rst.strip():
+            item_indent = None
+        lines.append(rst)
     return "\n".join(lines) + "\n"
 
 
