@@ -186,24 +186,27 @@ class TestProviderImport(ProviderCommon):
         self.assertEqual(issue.state, "resolved")
 
     def test_audio_over_the_size_limit(self):
-        provider = self.providers["twilio"]
         big = self.audio_1[:44] + b"\0" * (1024 * 1024 + 10)
         self.env["ir.config_parameter"].sudo().set_param("call_recording.max_audio_mb", 1)
-        ext = self.fakes["twilio"].add_call(
-            start=self.ago(hours=2),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            duration=100,
-            audio=big,
-        )
-        log = self.sync(provider)
-        call = self.calls_of(provider)
-        self.assertEqual(call.external_id, ext)
-        self.assertEqual(call.recording_status, "failed")
-        self.assertIn("limit", call.import_error)
-        self.assertEqual(log.audio_failed, 1)
-        self.assertFalse(call._get_audio_attachment())
+        for code, provider in self.providers.items():
+            with self.subTest(provider=code):
+                ext = self.fakes[code].add_call(
+                    start=self.ago(hours=2),
+                    direction="inbound",
+                    caller="+36309012345",
+                    callee="+3615550100",
+                    duration=100,
+                    audio=big,
+                )
+                log = self.sync(provider)
+                call = self.calls_of(provider)
+                self.assertEqual(call.external_id, ext)
+                self.assertEqual(call.recording_status, "failed")
+                self.assertIn("limit", call.import_error)
+                self.assertEqual(log.audio_failed, 1)
+                self.assertFalse(call._get_audio_attachment())
+                # a failed recording is said in the chatter too
+                self.assertIn("limit", call.message_ids[:1].body)
 
     def test_expired_link_retried_later(self):
         provider = self.providers["aircall"]

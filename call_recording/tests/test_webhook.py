@@ -140,6 +140,27 @@ class TestProviderWebhooks(HttpCase, ProviderCommon):
         self.assertEqual(call.recording_status, "available")
         self.assertEqual(fake.audio_downloads, 1)
 
+    def test_twilio_and_zadarma_same_call_by_webhook_and_by_cron(self):
+        for code in ("twilio", "zadarma"):
+            with self.subTest(provider=code):
+                provider, fake = self.providers[code], self.fakes[code]
+                ext = self.add_call(code)
+                form = fake.webhook_payload(ext)
+                headers = fake.sign_webhook(self.webhook_url(provider), form)
+                self.assertEqual(self.post_form(provider, form, headers).status_code, 200)
+                log = provider._sync(trigger="cron")
+                self.assertEqual(log.webhooks_processed, 1)
+                call = self.calls_of(provider)
+                self.assertEqual(len(call), 1)
+                self.assertEqual(call.external_id, ext)
+                self.assertEqual(call.recording_status, "available")
+                self.assertEqual(fake.audio_downloads, 1)
+                # delivered again after the import: nothing new
+                self.assertEqual(self.post_form(provider, form, headers).status_code, 200)
+                provider._sync(trigger="cron")
+                self.assertEqual(len(self.calls_of(provider)), 1)
+                self.assertEqual(fake.audio_downloads, 1)
+
     # -- Zadarma: form POST with a Signature header, echo check ---------------
 
     def test_zadarma_signed_notification(self):
