@@ -244,7 +244,8 @@ class AudioStream(io.RawIOBase):
     def readable(self):
         return True
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
+        # not an ORM read: the stream's own, reading the response body
         try:
             if size is None or size < 0:
                 return self.response.raw.read(decode_content=True)
@@ -262,7 +263,7 @@ class AudioStream(io.RawIOBase):
     def close(self):
         if not self.closed:
             self.response.close()
-        super().close()
+        return super().close()
 
 
 class SlidingWindowLimiter:
