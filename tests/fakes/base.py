@@ -330,6 +330,12 @@ class FakeProvider:
         self._send(handler, reply)
 
     def _send(self, handler, reply):
+        # counted before the body leaves, so a client that has read it all
+        # never sees the old count; taken back if the client went away
+        counted = reply.is_audio and reply.status == 200
+        if counted:
+            with self.lock:
+                self.audio_downloads += 1
         try:
             handler.send_response(reply.status)
             for name, value in reply.headers.items():
@@ -341,10 +347,9 @@ class FakeProvider:
             handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
-            return
-        if reply.is_audio and reply.status == 200:
-            with self.lock:
-                self.audio_downloads += 1
+            if counted:
+                with self.lock:
+                    self.audio_downloads -= 1
 
     def route(self, method, path, query, headers, body):
         raise NotImplementedError
