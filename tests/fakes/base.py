@@ -89,9 +89,6 @@ def same(a, b):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # headers and body leave in separate writes: without TCP_NODELAY every
-    # keep-alive request waits for a delayed ACK (about 40 ms)
-    disable_nagle_algorithm = True
     # Headers and body go out in separate writes: without TCP_NODELAY,
     # Nagle's algorithm and the client's delayed ACK add 40 ms per response.
     disable_nagle_algorithm = True
