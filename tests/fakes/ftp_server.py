@@ -36,6 +36,8 @@ class Faults:
     quota_bytes: int | None = None  # writes beyond this total fail with ENOSPC
     stall_after: int | None = None  # a transfer stops after this many bytes
     stall_seconds: float = 5.0
+    stall_skip: int = 0  # files written normally before the stall applies
+    opened: list = field(default_factory=list)  # files opened for writing, in order
     wrong_hash: bool = False
     hash_supported: bool = True
     written: int = 0
@@ -45,17 +47,19 @@ class Faults:
 class _FaultyFile:
     """A file opened for writing that obeys the server's faults."""
 
-    def __init__(self, raw, faults):
+    def __init__(self, raw, faults, stall_after):
         self._raw = raw
         self._faults = faults
+        self._stall_after = stall_after
         self._sent = 0
         self.name = raw.name
         self.closed = False
 
     def write(self, data):
         faults = self._faults
-        if faults.stall_after is not None and self._sent + len(data) > faults.stall_after:
+        if self._stall_after is not None and self._sent + len(data) > self._stall_after:
             # The server goes quiet: the client's timeout must notice.
+            self._stall_after = None
             time.sleep(faults.stall_seconds)
         with faults.lock:
             if faults.quota_bytes is not None and faults.written + len(data) > faults.quota_bytes:
@@ -78,7 +82,12 @@ class _FaultyFS(AbstractedFS):
     def open(self, filename, mode):
         raw = super().open(filename, mode)
         if "w" in mode or "a" in mode:
-            return _FaultyFile(raw, self.faults)
+            faults = self.faults
+            with faults.lock:
+                faults.opened.append(self.fs2ftp(filename))
+                stall = faults.stall_after if faults.stall_skip <= 0 else None
+                faults.stall_skip -= 1
+            return _FaultyFile(raw, faults, stall)
         return raw
 
 

@@ -31,6 +31,8 @@ class Faults:
     quota_bytes: int | None = None
     stall_after: int | None = None
     stall_seconds: float = 5.0
+    stall_skip: int = 0  # files written normally before the stall applies
+    opened: list = field(default_factory=list)  # files opened for writing, in order
     written: int = 0
     disk_full_hit: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -70,10 +72,12 @@ class _Auth(paramiko.ServerInterface):
 
 class _Handle(paramiko.SFTPHandle):
     faults = None
+    stall_after = None
 
     def write(self, offset, data):
         faults = self.faults
-        if faults.stall_after is not None and offset + len(data) > faults.stall_after:
+        if self.stall_after is not None and offset + len(data) > self.stall_after:
+            self.stall_after = None
             time.sleep(faults.stall_seconds)
         with faults.lock:
             if faults.quota_bytes is not None and faults.written + len(data) > faults.quota_bytes:
@@ -149,7 +153,12 @@ class _Files(paramiko.SFTPServerInterface):
         if flags & os.O_APPEND:
             mode = "ab"
         handle = _Handle(flags)
-        handle.faults = self.handle.faults
+        faults = handle.faults = self.handle.faults
+        if writing:
+            with faults.lock:
+                faults.opened.append("/" + os.path.relpath(full, self.handle.root))
+                handle.stall_after = faults.stall_after if faults.stall_skip <= 0 else None
+                faults.stall_skip -= 1
         fobj = os.fdopen(fd, mode)
         handle.filename = full
         handle.readfile = fobj if "r" in mode else None
