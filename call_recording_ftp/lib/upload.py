@@ -36,7 +36,7 @@ class _Hashing:
         self.digest = hashlib.sha256()
         self.size = 0
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         chunk = self.stream.read(size)
         self.digest.update(chunk)
         self.size += len(chunk)

@@ -24,7 +24,7 @@ class CallRecordingExport(models.Model):
     _order = "id desc"
     _rec_name = "call_reference"
 
-    call_id = fields.Many2one("call.recording", string="Call", index=True, ondelete="set null")
+    call_id = fields.Many2one("call.recording", index=True, ondelete="set null")
     call_reference = fields.Char(string="Reference", required=True, readonly=True, index=True)
     target_id = fields.Many2one(
         "call.recording.export.target",
@@ -47,7 +47,7 @@ class CallRecordingExport(models.Model):
         help="The server computed the checksum itself; otherwise the size was checked.",
     )
     exported_date = fields.Datetime(readonly=True)
-    run_id = fields.Many2one("call.recording.export.run", string="Run", readonly=True)
+    run_id = fields.Many2one("call.recording.export.run", readonly=True)
     attempt_count = fields.Integer(string="Failed Attempts", readonly=True)
     next_attempt_date = fields.Datetime(string="Next Attempt", readonly=True)
     last_error = fields.Text(readonly=True)
