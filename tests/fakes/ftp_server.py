@@ -224,7 +224,7 @@ def main():
     import sys  # noqa: PLC0415
 
     root, port = sys.argv[1], int(sys.argv[2])
-    handle = start_ftp_server(root, tls="--tls" in sys.argv, port=port)
+    handle = start_ftp_server(root, tls="--tls" in sys.argv, port=port, readonly=())
     print(f"serving {root} on ftp://{handle.host}:{handle.port}", flush=True)
     handle.thread.join()
 
