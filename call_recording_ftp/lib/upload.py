@@ -56,20 +56,38 @@ def upload_verified(transport, stream, remote_path, size=None, sha256=None):
     source = stream if size is not None and sha256 else _Hashing(stream)
     try:
         transport.upload(source, temp)
-        if isinstance(source, _Hashing):
-            size, sha256 = source.size, source.digest.hexdigest()
-        remote = transport.stat(temp)
-        if remote is None or remote.size != size:
-            raise TransferError(
-                "verify",
-                f"{remote_path}: the server holds {remote.size if remote else 'no'} "
-                f"bytes instead of {size}",
-            )
+    except TransferError as exc:
+        if not exc.breaks_connection:
+            cleanup(transport, temp)
+        raise
+    if isinstance(source, _Hashing):
+        size, sha256 = source.size, source.digest.hexdigest()
+    return verify_and_rename(transport, temp, remote_path, size, sha256, started=started)
+
+
+def verify_and_rename(transport, temp, remote_path, size, sha256, *, started=None):
+    """Check the uploaded ``temp`` file, then move it to ``remote_path``.
+
+    Removes ``temp`` and raises :class:`TransferError` when it is not the
+    recording.
+    """
+    started = started if started is not None else time.perf_counter()
+    try:
+        # A SHA-256 of the whole file computed by the server covers its size
+        # too; without one, the size is what can be checked.
         server_hash = transport.sha256(temp)
         if server_hash is not None and server_hash != sha256:
             raise TransferError(
                 "verify", f"{remote_path}: the server's SHA-256 differs from the recording's"
             )
+        if server_hash is None:
+            remote = transport.stat(temp)
+            if remote is None or remote.size != size:
+                raise TransferError(
+                    "verify",
+                    f"{remote_path}: the server holds {remote.size if remote else 'no'} "
+                    f"bytes instead of {size}",
+                )
         transport.rename(temp, remote_path)
     except TransferError as exc:
         if not exc.breaks_connection:

@@ -15,8 +15,9 @@ from ..lib import manifest as manifest_lib
 from ..lib import retry as retry_lib
 from ..lib import template as template_lib
 from ..lib.errors import TransferError
+from ..lib.pipeline import VerifyingPipeline
 from ..lib.transport import DEFAULT_PORTS, TargetConfig, open_transport
-from ..lib.upload import cleanup, temporary_name, upload_bytes, upload_verified
+from ..lib.upload import cleanup, temporary_name, upload_bytes
 
 _logger = logging.getLogger(__name__)
 
@@ -436,48 +437,78 @@ class CallRecordingExportTarget(models.Model):
         return run
 
     def _send_waiting(self, transport, run, commit):
-        """Queue new calls, then send every due export in batches."""
+        """Queue new calls, then send every due export in batches.
+
+        A second connection checks and renames each file while the next
+        one is sent (lib/pipeline.py); without it, files are checked one
+        after the other on the first.
+        """
         self.ensure_one()
         self._queue_new_calls()
         Export = self.env["call.recording.export"].sudo()
-        failed_in_a_row = 0
-        seconds = 0.0
+        clock = time.perf_counter()
+        try:
+            verifier = self._connect()
+        except TransferError as exc:
+            run._add_log(self._explain(exc))
+            verifier = None
+        state = {"failed_in_a_row": 0, "stop": False}
         batch_number = 0
-        done_ids = set()
-        while True:
-            batch = Export.search(
-                self._due_exports_domain() & Domain("id", "not in", list(done_ids)),
-                limit=BATCH_SIZE,
-                order="id",
-            )
-            if not batch:
-                break
-            batch_number += 1
-            done_ids.update(batch.ids)
-            sent = []
-            stop = False
-            for export in batch:
-                error, result = self._send_one(transport, export, run)
+        seen = set()
+        try:
+            while not state["stop"]:
+                batch = Export.search(
+                    self._due_exports_domain() & Domain("id", "not in", list(seen)),
+                    limit=BATCH_SIZE,
+                    order="id",
+                )
+                if not batch:
+                    break
+                batch_number += 1
+                seen.update(batch.ids)
+                sent = self._send_batch(transport, verifier, batch, run, state)
+                if sent:
+                    self._write_manifest(verifier or transport, run, batch_number, sent)
+                run.seconds = time.perf_counter() - clock
+                if commit:
+                    self.env["ir.cron"]._commit_progress()
+        finally:
+            if verifier is not None:
+                verifier.close()
+
+    def _send_batch(self, transport, verifier, batch, run, state):
+        """Send one batch; returns the (export, result) of the verified files."""
+        exports = {export.id: export for export in batch}
+        sent = []
+
+        def record(outcomes):
+            for key, result, error in outcomes:
                 if error is None:
-                    sent.append((export, result))
-                    seconds += result.seconds
-                    failed_in_a_row = 0
+                    self._mark_done(exports[key], result, run)
+                    sent.append((exports[key], result))
+                    state["failed_in_a_row"] = 0
+                else:
+                    self._mark_failed(exports[key], error, run)
+                    state["failed_in_a_row"] += 1
+
+        pipeline = VerifyingPipeline(transport, verifier)
+        try:
+            for export in batch:
+                error = self._submit(pipeline, export, run)
+                record(pipeline.results())
+                if error is None:
                     continue
-                failed_in_a_row += 1
-                if error.breaks_connection or failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                state["failed_in_a_row"] += 1
+                if error.breaks_connection or state["failed_in_a_row"] >= MAX_FAILURES_IN_A_ROW:
                     run._add_log(self.env._("Run stopped; the next run resumes here."))
-                    stop = True
+                    state["stop"] = True
                     if error.breaks_connection:
-                        # A fresh connection for the manifest of what was sent.
+                        # A fresh connection for what follows (manifest, deletions).
                         self._reconnect(transport, run)
                     break
-            if sent:
-                self._write_manifest(transport, run, batch_number, sent)
-            run.seconds = seconds
-            if commit:
-                self.env["ir.cron"]._commit_progress()
-            if stop:
-                break
+        finally:
+            record(pipeline.close())
+        return sent
 
     def _reconnect(self, transport, run):
         transport.close()
@@ -490,36 +521,41 @@ class CallRecordingExportTarget(models.Model):
             return False
         return True
 
-    def _send_one(self, transport, export, run):
-        """Upload one call's audio; mark it exported only once verified."""
+    def _submit(self, pipeline, export, run):
+        """Send one call's audio; its check follows.  Returns the upload's error."""
         call = export.call_id
         attachment = call._get_audio_attachment()
         if call.recording_status != "available" or not attachment or not call.audio_sha256:
             export.write({"state": "cancelled", "last_error": "no local audio any more"})
-            return None, None
+            return None
         try:
             path = template_lib.render(
                 self.path_template, self._template_values(call), self.base_folder
             )
             with self._open_attachment(attachment) as stream:
-                result = upload_verified(
-                    transport, stream, path, call.audio_size, call.audio_sha256
-                )
+                pipeline.submit(export.id, stream, path, call.audio_size, call.audio_sha256)
         except TransferError as exc:
-            attempts = export.attempt_count + 1
-            export.write(
-                {
-                    "state": "failed",
-                    "attempt_count": attempts,
-                    "next_attempt_date": fields.Datetime.now()
-                    + retry_lib.next_attempt_delay(attempts),
-                    "last_error": self._explain(exc),
-                    "run_id": run.id,
-                }
-            )
-            run.error_count += 1
-            run._add_log(f"{export.call_reference}: {self._explain(exc)}")
-            return exc, None
+            self._mark_failed(export, exc, run)
+            return exc
+        return None
+
+    def _mark_failed(self, export, error, run):
+        """Not exported: say why, and when it is tried again."""
+        attempts = export.attempt_count + 1
+        export.write(
+            {
+                "state": "failed",
+                "attempt_count": attempts,
+                "next_attempt_date": fields.Datetime.now() + retry_lib.next_attempt_delay(attempts),
+                "last_error": self._explain(error),
+                "run_id": run.id,
+            }
+        )
+        run.error_count += 1
+        run._add_log(f"{export.call_reference}: {self._explain(error)}")
+
+    def _mark_done(self, export, result, run):
+        """Exported: verified and in place on the server."""
         export.write(
             {
                 "state": "done",
@@ -535,7 +571,6 @@ class CallRecordingExportTarget(models.Model):
         )
         run.file_count += 1
         run.byte_count += result.size
-        return None, result
 
     def _open_attachment(self, attachment):
         """A binary file object on the stored audio, read from the filestore."""

@@ -223,14 +223,22 @@ def test_ftp_wrong_server_hash_is_not_verified(ftp_server):
     assert not os.path.exists(on_disk(ftp_server, temporary_name("hash/x.wav")))
 
 
-def test_size_mismatch_is_not_verified(ftp_server):
-    with (
-        open_transport(config("ftp", ftp_server)) as transport,
-        pytest.raises(TransferError) as info,
-    ):
-        upload_verified(transport, io.BytesIO(DATA), "size/x.wav", len(DATA) + 1, SHA)
+@pytest.mark.parametrize("protocol", ["ftp", "sftp"])
+def test_size_mismatch_is_not_verified(protocol, ftp_server, sftp_server):
+    srv = {"ftp": ftp_server, "sftp": sftp_server}[protocol]
+    ftp_server.faults.hash_supported = False  # the size is all an FTP server may tell
+    try:
+        with (
+            open_transport(config(protocol, srv)) as transport,
+            pytest.raises(TransferError) as info,
+        ):
+            assert transport.sha256("anything") is None
+            upload_verified(transport, io.BytesIO(DATA), "size/x.wav", len(DATA) + 1, SHA)
+    finally:
+        ftp_server.faults.hash_supported = True
     assert info.value.kind == "verify"
-    assert not os.path.exists(on_disk(ftp_server, "size/x.wav"))
+    assert "bytes instead of" in str(info.value)
+    assert not os.path.exists(on_disk(srv, "size/x.wav"))
 
 
 def test_ftps_certificate_checked_when_asked(ftps_server):
@@ -291,3 +299,39 @@ def test_manifest_and_retry():
         )
     assert retry.next_attempt_delay(1).total_seconds() == 300
     assert retry.next_attempt_delay(50).total_seconds() == 86400
+
+
+def test_pipeline_checks_on_a_second_connection(ftp_server):
+    from call_recording_ftp_lib.pipeline import VerifyingPipeline  # noqa: PLC0415
+
+    cfg = config("ftp", ftp_server)
+    with open_transport(cfg) as uploader, open_transport(cfg) as verifier:
+        pipeline = VerifyingPipeline(uploader, verifier)
+        for index in range(5):
+            # the third file's checksum is not the recording's: reported, not renamed
+            sha = "0" * 64 if index == 2 else SHA
+            pipeline.submit(index, io.BytesIO(DATA), f"pipe/{index}.wav", len(DATA), sha)
+        outcomes = {key: (result, error) for key, result, error in pipeline.close()}
+    assert sorted(outcomes) == [0, 1, 2, 3, 4]
+    assert outcomes[2][0] is None
+    assert outcomes[2][1].kind == "verify"
+    for index in (0, 1, 3, 4):
+        assert outcomes[index][1] is None
+        assert outcomes[index][0].sha256_verified_by_server
+        with open(on_disk(ftp_server, f"pipe/{index}.wav"), "rb") as fp:
+            assert fp.read() == DATA
+    assert not os.path.exists(on_disk(ftp_server, "pipe/2.wav"))
+    assert not os.path.exists(on_disk(ftp_server, temporary_name("pipe/2.wav")))
+
+
+def test_pipeline_without_verifier_checks_in_turn(sftp_server):
+    from call_recording_ftp_lib.pipeline import VerifyingPipeline  # noqa: PLC0415
+
+    with open_transport(config("sftp", sftp_server)) as transport:
+        pipeline = VerifyingPipeline(transport)
+        pipeline.submit("a", io.BytesIO(DATA), "seq/a.wav", len(DATA), SHA)
+        assert [key for key, result, error in pipeline.results() if result] == ["a"]
+        with pytest.raises(TransferError) as info:
+            pipeline.submit("b", io.BytesIO(DATA), "readonly/b.wav", len(DATA), SHA)
+        assert info.value.kind == "permission"
+        assert pipeline.close() == []
