@@ -243,6 +243,7 @@ class CallRecordingExportTarget(models.Model):
     def action_test_connection(self):
         """Connect, write a small file, check and delete it; say what went wrong."""
         self.ensure_one()
+        self.check_access("write")
         folder = template_lib.normalize_base(self.base_folder)
         name = f".call-recording-test-{uuid.uuid4().hex[:12]}.txt"
         path = f"{folder}/{name}" if folder else name
@@ -344,6 +345,8 @@ class CallRecordingExportTarget(models.Model):
     def action_export_now(self):
         """Send what is waiting now (in this request), then show the run."""
         self.ensure_one()
+        # Runs are written by the system: only who may configure the target starts one.
+        self.check_access("write")
         if self.state == "suspended":
             raise UserError(self.env._("This target is suspended: resume it first."))
         run = self._run(trigger="manual")
@@ -356,7 +359,9 @@ class CallRecordingExportTarget(models.Model):
         }
 
     def action_resume(self):
-        self.write({"state": "active", "failure_count": 0})
+        self.check_access("write")
+        # sudo: state and failure count are read-only fields kept by the runs.
+        self.sudo().write({"state": "active", "failure_count": 0})
         self.activity_ids.filtered(
             lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_warning")
         ).action_feedback(feedback=self.env._("Target resumed."))

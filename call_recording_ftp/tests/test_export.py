@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 from odoo import fields
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from .common import FtpExportCommon
@@ -126,6 +127,9 @@ class TestExport(FtpExportCommon):
             as_manager.read(["password"])
         with self.assertRaises(Exception):  # noqa: B017
             as_manager.write({"host": "evil.example.com"})
+        for action in ("action_export_now", "action_test_connection", "action_resume"):
+            with self.subTest(action=action), self.assertRaises(AccessError):
+                getattr(as_manager, action)()
         with self.assertRaises(Exception):  # noqa: B017
             Target.with_user(self.agent_a).search([])
         # another company's manager sees nothing of it

@@ -152,6 +152,17 @@ class TestRemoteAudio(FtpExportCommon):
         self.target_ftp._run()
         self.assertEqual(export.state, "deleted")
 
+    def test_hand_over_includes_and_fetches_back_remote_recordings(self):
+        self._export_and_remove(self.target_ftp)
+        request = self.env["call.recording.request"].create(
+            {"partner_id": self.customer.id, "company_id": self.company.id}
+        )
+        request.action_add_all_calls()
+        self.assertEqual(request.call_ids, self.call_a | self.call_b)
+        package = request._build_package()
+        self.assertTrue(package)
+        self.assertEqual(self.call_a.recording_status, "available", "fetched back for the ZIP")
+
     def test_legal_obligation_remote_recording_cannot_be_removed_early(self):
         self._export_and_remove(self.target_ftp)
         call = self.call_a
