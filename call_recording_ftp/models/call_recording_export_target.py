@@ -542,6 +542,10 @@ class CallRecordingExportTarget(models.Model):
         except TransferError as exc:
             self._mark_failed(export, exc, run)
             return exc
+        except OSError as exc:
+            # The local file cannot be read (filestore damaged): this call
+            # fails, the batch goes on.
+            self._mark_failed(export, TransferError("other", f"reading the audio: {exc}"), run)
         return None
 
     def _mark_failed(self, export, error, run):

@@ -142,3 +142,18 @@ class TestFailures(FtpExportCommon):
                 # the first call was sent once, never again
                 name = first.remote_path.split("/")[-1]
                 self.assertEqual(len([p for p in server.faults.opened if name in p]), 1)
+
+    def test_unreadable_local_audio_fails_only_that_call(self):
+        attachment = self.call_a._get_audio_attachment().sudo()
+        self.env.cr.execute(
+            "UPDATE ir_attachment SET store_fname = 'ab/missing-file' WHERE id = %s",
+            [attachment.id],
+        )
+        attachment.invalidate_recordset(["store_fname"])
+        run = self.target_ftp._run()
+        self.assertEqual(run.state, "partial")
+        self.assertEqual(run.file_count, 1)
+        failed = self.target_ftp.export_ids.filtered(lambda e: e.call_id == self.call_a)
+        self.assertEqual(failed.state, "failed")
+        self.assertIn("reading the audio", failed.last_error)
+        self.assertIn(failed.call_reference, run.log)
