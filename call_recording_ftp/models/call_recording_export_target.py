@@ -389,7 +389,10 @@ class CallRecordingExportTarget(models.Model):
             if Cron._commit_progress(1) <= 0:
                 return
         for target in waiting:
-            target._run(trigger="cron", commit=True, deletions_only=True)
+            # Only when something can be deleted now: a copy kept for a
+            # legal hold would otherwise log an empty run every hour.
+            if target._deletable_exports():
+                target._run(trigger="cron", commit=True, deletions_only=True)
             if Cron._commit_progress(1) <= 0:
                 return
 
@@ -436,7 +439,7 @@ class CallRecordingExportTarget(models.Model):
         if not deletions_only and transport is not None:
             target._remove_local_audio(run)
         run.seconds = run.seconds or time.perf_counter() - clock
-        target._finish_run(run, connection_error)
+        target._finish_run(run, connection_error, reschedule=not deletions_only)
         if commit:
             self.env["ir.cron"]._commit_progress()
         return run
@@ -680,16 +683,20 @@ class CallRecordingExportTarget(models.Model):
             return calls
         return calls.search([("id", "in", calls.ids), ("legal_hold", "=", True)])
 
-    def _delete_remote(self, transport, run):
-        """Delete remote copies of refused or purged recordings, unless held."""
+    def _deletable_exports(self):
+        """Copies to delete from this server now: refused or purged, and not held."""
         self.ensure_one()
         exports = self.env["call.recording.export"].search(
             [("target_id", "=", self.id), ("state", "=", "to_delete")]
         )
+        # never while held; retried once the hold is released
         held = self._held_calls(exports.call_id)
-        for export in exports:
-            if export.call_id and export.call_id in held:
-                continue  # never while held; retried once the hold is released
+        return exports.filtered(lambda e: not (e.call_id and e.call_id in held))
+
+    def _delete_remote(self, transport, run):
+        """Delete remote copies of refused or purged recordings, unless held."""
+        self.ensure_one()
+        for export in self._deletable_exports():
             try:
                 transport.delete(export.remote_path)
                 cleanup(transport, temporary_name(export.remote_path))
@@ -717,8 +724,11 @@ class CallRecordingExportTarget(models.Model):
                     subtype_xmlid="mail.mt_note",
                 )
 
-    def _finish_run(self, run, connection_error):
-        """Close the run; count failed runs and suspend the target after too many."""
+    def _finish_run(self, run, connection_error, reschedule=True):
+        """Close the run; count failed runs and suspend the target after too many.
+
+        A run that only deleted (``reschedule=False``) leaves the schedule alone.
+        """
         self.ensure_one()
         failed = connection_error is not None or (run.error_count and not run.file_count)
         run.write(
@@ -727,10 +737,10 @@ class CallRecordingExportTarget(models.Model):
                 "state": "failed" if failed else ("partial" if run.error_count else "done"),
             }
         )
-        vals = {
-            "last_run_date": run.start_date,
-            "next_run_date": fields.Datetime.now() + SCHEDULE_DELTAS[self.schedule],
-        }
+        vals = {}
+        if reschedule:
+            vals["last_run_date"] = run.start_date
+            vals["next_run_date"] = fields.Datetime.now() + SCHEDULE_DELTAS[self.schedule]
         if failed:
             vals["failure_count"] = self.failure_count + 1
             lines = (run.log or "").strip().splitlines()

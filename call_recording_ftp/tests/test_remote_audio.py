@@ -163,6 +163,34 @@ class TestRemoteAudio(FtpExportCommon):
         self.assertTrue(package)
         self.assertEqual(self.call_a.recording_status, "available", "fetched back for the ZIP")
 
+    def test_cron_deletes_between_scheduled_runs(self):
+        self.target_ftp._run()
+        later = fields.Datetime.now() + timedelta(days=1)
+        self.target_ftp.next_run_date = later
+        exports = self.target_ftp.export_ids
+        exports.write({"state": "to_delete", "delete_reason": "purged"})
+        self.env["call.recording.hold"].create(
+            {
+                "name": "Dispute",
+                "company_id": self.company.id,
+                "call_ids": [(6, 0, self.call_b.ids)],
+            }
+        )
+        with self.no_commit():
+            self.env["call.recording.export.target"]._cron_export()
+        self.assertEqual(len(self.target_ftp.run_ids), 2)
+        run = self.target_ftp.run_ids.sorted("id")[-1]
+        self.assertEqual(run.deleted_count, 1)
+        self.assertEqual(run.file_count, 0)
+        self.assertEqual(self.target_ftp.next_run_date, later, "the schedule is kept")
+        # only the held copy is left: no more empty runs
+        with self.no_commit():
+            self.env["call.recording.export.target"]._cron_export()
+        self.assertEqual(len(self.target_ftp.run_ids), 2)
+        held = exports.filtered(lambda e: e.call_id == self.call_b)
+        self.assertEqual(held.state, "to_delete")
+        self.assertTrue(self.on_server(self.target_ftp, held.remote_path).exists())
+
     def test_legal_obligation_remote_recording_cannot_be_removed_early(self):
         self._export_and_remove(self.target_ftp)
         call = self.call_a
