@@ -35,7 +35,7 @@ class CallRecordingController(http.Controller):
         except AccessError as exc:
             _logger.info("Refused recording %s to user %s", call_id, request.env.uid)
             raise Forbidden() from exc
-        attachment = call._get_audio_attachment() if has_audio else None
+        attachment = call._get_playable_audio_attachment() if has_audio else None
         if not attachment:
             raise NotFound()
 

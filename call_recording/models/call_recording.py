@@ -429,6 +429,16 @@ class CallRecording(models.Model):
         self.ensure_one()
         return self._audio_attachments()[:1]
 
+    def _get_playable_audio_attachment(self):
+        """The attachment the audio route serves, made available if need be.
+
+        Here simply the stored audio; add-ons that move recordings
+        elsewhere (e.g. call_recording_ftp) bring them back here.  Access
+        is checked by the caller.
+        """
+        self.ensure_one()
+        return self._get_audio_attachment()
+
     @api.model
     def _max_audio_size(self):
         megabytes = int(

@@ -210,7 +210,7 @@ class CallRecordingRequest(models.Model):
         Attachment = self.env["ir.attachment"].sudo()
         entries = []
         for call in calls:
-            attachment = call._get_audio_attachment()
+            attachment = call._get_playable_audio_attachment()
             entries.append(
                 handover.PackageEntry(
                     path=Attachment._full_path(attachment.store_fname),

@@ -1,0 +1,292 @@
+"""A real SFTP server on loopback (paramiko, in a thread), with faults on demand.
+
+``start_sftp_server(root)`` serves ``root`` over SSH/SFTP with a fresh
+host key and returns a handle with ``host``, ``port``, ``host_key``,
+``fingerprint`` and ``stop()``.  It accepts a password or an authorised
+public key, refuses writes under a read-only folder (permission denied),
+runs out of space after a quota ("No space left on device", as ProFTPD
+words it) and can stall a transfer after some bytes.
+"""
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+import paramiko
+from paramiko.sftp import SFTP_FAILURE, SFTP_OK, SFTP_PERMISSION_DENIED
+
+USER = "export"
+PASSWORD = "s3cret-sftp"
+#: The server side's own log, quiet: a client hanging up is what tests do.
+LOG_CHANNEL = "fakes.sftp_server"
+logging.getLogger(LOG_CHANNEL).setLevel(logging.CRITICAL)
+
+
+@dataclass
+class Faults:
+    quota_bytes: int | None = None
+    stall_after: int | None = None
+    stall_seconds: float = 5.0
+    stall_skip: int = 0  # files written normally before the stall applies
+    opened: list = field(default_factory=list)  # files opened for writing, in order
+    written: int = 0
+    disk_full_hit: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _fingerprint(key):
+    import base64  # noqa: PLC0415
+    import hashlib  # noqa: PLC0415
+
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+class _Auth(paramiko.ServerInterface):
+    def __init__(self, handle):
+        self.handle = handle
+
+    def get_allowed_auths(self, username):
+        return "password,publickey"
+
+    def check_auth_password(self, username, password):
+        if username == USER and password == self.handle.password:
+            return paramiko.AUTH_SUCCESSFUL
+        return paramiko.AUTH_FAILED
+
+    def check_auth_publickey(self, username, key):
+        allowed = self.handle.authorized_keys
+        if username == USER and any(k.asbytes() == key.asbytes() for k in allowed):
+            return paramiko.AUTH_SUCCESSFUL
+        return paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind, chanid):
+        if kind == "session":
+            return paramiko.OPEN_SUCCEEDED
+        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+
+class _Handle(paramiko.SFTPHandle):
+    faults = None
+    stall_after = None
+
+    def write(self, offset, data):
+        faults = self.faults
+        if self.stall_after is not None and offset + len(data) > self.stall_after:
+            self.stall_after = None
+            time.sleep(faults.stall_seconds)
+        with faults.lock:
+            if faults.quota_bytes is not None and faults.written + len(data) > faults.quota_bytes:
+                faults.disk_full_hit = True
+                return SFTP_FAILURE
+            faults.written += len(data)
+        return super().write(offset, data)
+
+
+class _SFTPServer(paramiko.SFTPServer):
+    """Says *why* a write failed when the disk is full, as ProFTPD's mod_sftp does."""
+
+    def _send_status(self, request_number, code, desc=None):
+        faults = self.server.handle.faults
+        if code == SFTP_FAILURE and desc is None and faults.disk_full_hit:
+            faults.disk_full_hit = False
+            desc = "No space left on device"
+        return super()._send_status(request_number, code, desc)
+
+
+class _Files(paramiko.SFTPServerInterface):
+    """The server's files: ``root`` on disk, one folder read-only."""
+
+    def __init__(self, server, *args, **kwargs):
+        super().__init__(server, *args, **kwargs)
+        self.handle = server.handle
+
+    def _path(self, path):
+        root = self.handle.root
+        full = os.path.realpath(os.path.join(root, path.lstrip("/")))
+        if not (full + "/").startswith(root.rstrip("/") + "/"):
+            full = root
+        return full
+
+    def _readonly(self, full):
+        return any(
+            (full + "/").startswith(os.path.join(self.handle.root, ro) + "/")
+            for ro in self.handle.readonly
+        )
+
+    def canonicalize(self, path):
+        relative = os.path.relpath(self._path(path), self.handle.root)
+        return "/" if relative == "." else "/" + relative
+
+    def list_folder(self, path):
+        full = self._path(path)
+        try:
+            return [
+                paramiko.SFTPAttributes.from_stat(os.stat(os.path.join(full, n)), n)
+                for n in os.listdir(full)
+            ]
+        except OSError as exc:
+            return paramiko.SFTPServer.convert_errno(exc.errno)
+
+    def stat(self, path):
+        try:
+            return paramiko.SFTPAttributes.from_stat(os.stat(self._path(path)))
+        except OSError as exc:
+            return paramiko.SFTPServer.convert_errno(exc.errno)
+
+    lstat = stat
+
+    def open(self, path, flags, attr):
+        full = self._path(path)
+        writing = flags & (os.O_WRONLY | os.O_RDWR)
+        if writing and self._readonly(full):
+            return SFTP_PERMISSION_DENIED
+        try:
+            fd = os.open(full, flags | getattr(os, "O_BINARY", 0), 0o644)
+        except OSError as exc:
+            return paramiko.SFTPServer.convert_errno(exc.errno)
+        mode = "wb" if writing and not flags & os.O_RDWR else ("r+b" if writing else "rb")
+        if flags & os.O_APPEND:
+            mode = "ab"
+        handle = _Handle(flags)
+        faults = handle.faults = self.handle.faults
+        if writing:
+            with faults.lock:
+                faults.opened.append("/" + os.path.relpath(full, self.handle.root))
+                handle.stall_after = faults.stall_after if faults.stall_skip <= 0 else None
+                faults.stall_skip -= 1
+        fobj = os.fdopen(fd, mode)
+        handle.filename = full
+        handle.readfile = fobj if "r" in mode else None
+        handle.writefile = fobj if writing else None
+        return handle
+
+    def remove(self, path):
+        full = self._path(path)
+        if self._readonly(full):
+            return SFTP_PERMISSION_DENIED
+        try:
+            os.remove(full)
+        except OSError as exc:
+            return paramiko.SFTPServer.convert_errno(exc.errno)
+        return SFTP_OK
+
+    def rename(self, oldpath, newpath):
+        new = self._path(newpath)
+        if os.path.exists(new):
+            return SFTP_FAILURE
+        return self.posix_rename(oldpath, newpath)
+
+    def posix_rename(self, oldpath, newpath):
+        old, new = self._path(oldpath), self._path(newpath)
+        if self._readonly(old) or self._readonly(new):
+            return SFTP_PERMISSION_DENIED
+        try:
+            os.replace(old, new)
+        except OSError as exc:
+            return paramiko.SFTPServer.convert_errno(exc.errno)
+        return SFTP_OK
+
+    def mkdir(self, path, attr):
+        full = self._path(path)
+        if self._readonly(full):
+            return SFTP_PERMISSION_DENIED
+        try:
+            os.mkdir(full)
+        except OSError as exc:
+            return paramiko.SFTPServer.convert_errno(exc.errno)
+        return SFTP_OK
+
+    def rmdir(self, path):
+        try:
+            os.rmdir(self._path(path))
+        except OSError as exc:
+            return paramiko.SFTPServer.convert_errno(exc.errno)
+        return SFTP_OK
+
+
+class SFTPServerHandle:
+    def __init__(self, root, host_key, readonly, faults):
+        self.root = os.path.realpath(root)
+        self.host_key = host_key
+        self.fingerprint = _fingerprint(host_key)
+        self.readonly = readonly
+        self.faults = faults
+        self.user, self.password = USER, PASSWORD
+        self.authorized_keys = []
+        self._stop = threading.Event()
+        self._transports = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _addr = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            conn.settimeout(None)
+            transport = paramiko.Transport(conn)
+            transport.set_log_channel(LOG_CHANNEL)
+            transport.add_server_key(self.host_key)
+            transport.set_subsystem_handler("sftp", _SFTPServer, _Files)
+            server = _Auth(self)
+            server.handle = self
+            try:
+                transport.start_server(server=server)
+            except (paramiko.SSHException, EOFError, OSError):
+                transport.close()
+                continue
+            self._transports.append(transport)
+
+    def stop(self):
+        self._stop.set()
+        self.thread.join(5)
+        self.sock.close()
+        for transport in self._transports:
+            transport.close()
+
+
+def start_sftp_server(root=None, port=0, host_key=None, readonly=("readonly",), host="127.0.0.1"):
+    """Serve ``root`` (a new temp folder if None) on ``host:port`` (0: a free port)."""
+    root = root or tempfile.mkdtemp(prefix="fake-sftp-")
+    os.makedirs(root, exist_ok=True)
+    for folder in readonly:
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+    host_key = host_key or paramiko.RSAKey.generate(2048)
+    handle = SFTPServerHandle(root, host_key, readonly, Faults())
+    handle.sock.bind((host, port))
+    handle.sock.listen(16)
+    handle.host, handle.port = handle.sock.getsockname()[:2]
+    handle.thread = threading.Thread(target=handle.serve, name="fake-sftp", daemon=True)
+    handle.thread.start()
+    return handle
+
+
+def load_or_create_host_key(path):
+    """A host key kept in ``path`` (so the demo's pinned fingerprint stays valid)."""
+    if os.path.exists(path):
+        return paramiko.RSAKey.from_private_key_file(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    key = paramiko.RSAKey.generate(2048)
+    key.write_private_key_file(path)
+    return key
+
+
+def main():
+    """``python -m fakes.sftp_server ROOT PORT KEYFILE``: serve until killed."""
+    import sys  # noqa: PLC0415
+
+    root, port, keyfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    handle = start_sftp_server(root, port=port, host_key=load_or_create_host_key(keyfile))
+    print(f"serving {root} on sftp://{handle.host}:{handle.port} {handle.fingerprint}", flush=True)
+    handle.thread.join()
+
+
+if __name__ == "__main__":
+    main()
