@@ -22,12 +22,12 @@ Usage: bench/bench_import.py [--calls 5000] [--audio-kb 100] [--keep-db]
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -123,6 +123,25 @@ print("RESULT", json.dumps({{"seconds": seconds, "calls": calls, "audio": audio,
 """
 
 
+def peak_rss_mb(pid, stop):
+    """Follow ``VmHWM`` of ``pid`` until ``stop`` is set; return the last value in MB.
+
+    ``ru_maxrss`` would count the pages the child shared with this process
+    (which holds the fake's recordings) between fork and exec.
+    """
+    peak = 0
+    while not stop.is_set():
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        stop.wait(0.05)
+    return peak / 1024
+
+
 def run_child(cmd, stdin=None):
     """Run ``cmd``; return its RESULT line as a dict, with its own peak RSS in MB."""
     proc = subprocess.Popen(
@@ -132,19 +151,19 @@ def run_child(cmd, stdin=None):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    if stdin:
-        proc.stdin.write(stdin)
-    proc.stdin.close()
-    out = proc.stdout.read()
-    # wait4 gives this child's own resource usage (ru_maxrss in KB on Linux)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    stop = threading.Event()
+    peak = {}
+    watcher = threading.Thread(target=lambda: peak.update(mb=peak_rss_mb(proc.pid, stop)))
+    watcher.start()
+    out, _err = proc.communicate(stdin)
+    stop.set()
+    watcher.join()
     line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
     if proc.returncode or not line:
         print(out[-4000:], file=sys.stderr)
         devenv.fail(f"{cmd[0]} failed (exit code {proc.returncode})", 1)
     result = json.loads(line[len("RESULT ") :])
-    result["peak_mb"] = usage.ru_maxrss / 1024
+    result["peak_mb"] = peak.get("mb", 0)
     return result
 
 

@@ -19,13 +19,25 @@ Guarantees the engine gives, whatever the provider:
   is raised for the run's log.
 """
 
+import itertools
 import logging
+import tempfile
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .providers.base import AudioExpired, AudioNotReady, ProviderError
 
 _logger = logging.getLogger(__name__)
+
+#: Recordings up to this size wait in memory, larger ones on disk.
+SPOOL_MEMORY = 1024 * 1024
+CHUNK_SIZE = 256 * 1024
+
+
+class AudioTooLarge(ValueError):
+    """The recording is over the size limit: downloading it again will not help."""
 
 
 @dataclass
@@ -83,6 +95,10 @@ class SyncSink:
         """Whether the run must stop now (cron time budget, manual run limit)."""
         return False
 
+    def max_audio_size(self):
+        """The largest recording accepted, in bytes (None: no limit)."""
+        return None
+
 
 def windows(since, until, size):
     """Split ``[since, until)`` into consecutive windows of at most ``size``."""
@@ -96,12 +112,13 @@ def windows(since, until, size):
 class SyncEngine:
     """One run of one provider account."""
 
-    def __init__(self, adapter, sink, window=timedelta(days=1), audio_batch=50):
+    def __init__(self, adapter, sink, window=timedelta(days=1), audio_batch=50, download_workers=4):
         self.adapter = adapter
         self.sink = sink
         max_window = getattr(adapter, "max_window", None)
         self.window = min(window, max_window) if max_window else window
         self.audio_batch = audio_batch
+        self.download_workers = max(1, download_workers)
         self.stats = SyncStats()
 
     def run(self, cursor, now, overlap=None):
@@ -159,25 +176,64 @@ class SyncEngine:
                 self.stats.add(self.sink.store_calls([call], []))
 
     def fetch_audio(self):
-        """Download due recordings in batches; False if stopped by the budget."""
-        seen = set()
-        while True:
-            batch = [
-                (key, call)
-                for key, call in self.sink.pending_audio(self.audio_batch)
-                if key not in seen
-            ]
-            if not batch:
-                return True
-            for key, call in batch:
-                seen.add(key)
-                self.download_one(key, call)
-            if self.sink.out_of_time():
-                return False
+        """Download due recordings in batches; False if stopped by the budget.
 
-    def download_one(self, key, call):
+        Downloads run in a few threads ahead of the storing, which stays in
+        this thread (and its database cursor) and in the order of the batch:
+        the provider's latency overlaps the database work instead of adding
+        to it.  At most ``2 * download_workers`` recordings wait, each in a
+        spooled temporary file (memory up to 1 MB, then disk).
+        """
+        seen = set()
+        max_size = self.sink.max_audio_size()
+        with ThreadPoolExecutor(
+            max_workers=self.download_workers, thread_name_prefix="call-audio"
+        ) as pool:
+            while True:
+                batch = [
+                    (key, call)
+                    for key, call in self.sink.pending_audio(self.audio_batch)
+                    if key not in seen
+                ]
+                if not batch:
+                    return True
+                seen.update(key for key, _call in batch)
+                waiting = deque()
+                todo = iter(batch)
+                for key, call in itertools.islice(todo, 2 * self.download_workers):
+                    waiting.append((key, pool.submit(self.download, call, max_size)))
+                while waiting:
+                    key, future = waiting.popleft()
+                    self.store_one(key, future)
+                    for next_key, call in itertools.islice(todo, 1):
+                        waiting.append((next_key, pool.submit(self.download, call, max_size)))
+                if self.sink.out_of_time():
+                    return False
+
+    def download(self, call, max_size=None):
+        """Read one recording into a spooled temporary file (runs in a worker thread)."""
+        stream = self.adapter.open_audio(call)
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - returned
         try:
-            stream = self.adapter.open_audio(call)
+            size = 0
+            while chunk := stream.read(CHUNK_SIZE):
+                size += len(chunk)
+                if max_size and size > max_size:
+                    raise AudioTooLarge(f"recording is larger than the limit of {max_size} bytes")
+                spool.write(chunk)
+            spool.seek(0)
+        except BaseException:
+            spool.close()
+            raise
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+        return spool
+
+    def store_one(self, key, future):
+        try:
+            spool = future.result()
         except AudioNotReady as exc:
             self.stats.audio_waiting += 1
             self.sink.audio_failed(key, exc, retry=True)
@@ -186,25 +242,24 @@ class SyncEngine:
             self.stats.audio_failed += 1
             self.sink.audio_failed(key, exc, retry=exc.retryable)
             return
-        try:
-            self.sink.store_audio(key, stream)
-        except ValueError as exc:
-            # refused by the sink: wrong type, too large, not allowed
+        except AudioTooLarge as exc:
             self.stats.audio_failed += 1
             self.sink.audio_failed(key, exc, retry=False)
-        except ProviderError as exc:
-            # the stream broke off mid-download
-            self.stats.audio_failed += 1
-            self.sink.audio_failed(key, exc, retry=exc.retryable)
+            return
         except Exception as exc:
             # The connection broke off mid-download (urllib3 and socket
             # errors have no common base): try again on a later run.
             _logger.warning("Download of %s interrupted", key, exc_info=True)
             self.stats.audio_failed += 1
             self.sink.audio_failed(key, ProviderError(f"download interrupted: {exc}"), retry=True)
+            return
+        try:
+            self.sink.store_audio(key, spool)
+        except ValueError as exc:
+            # refused by the sink: wrong type, too large, not allowed
+            self.stats.audio_failed += 1
+            self.sink.audio_failed(key, exc, retry=False)
         else:
             self.stats.audio_downloaded += 1
         finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
+            spool.close()

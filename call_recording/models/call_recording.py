@@ -502,7 +502,9 @@ class CallRecording(models.Model):
             if os.path.exists(stored.path):
                 os.unlink(stored.path)
 
-        self._get_audio_attachment().unlink()
+        if self.recording_status not in ("none", "pending", "failed"):
+            # a call still waiting for its recording has no attachment to replace
+            self._get_audio_attachment().unlink()
         name = filename or self._audio_download_name(stored.mimetype)
         vals = {
             "name": name,

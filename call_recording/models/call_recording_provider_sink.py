@@ -217,6 +217,9 @@ class ProviderSink(SyncSink):
             for call in calls
         ]
 
+    def max_audio_size(self):
+        return self.Call._max_audio_size()
+
     def store_audio(self, key, stream):
         call = self.Call.browse(key).with_prefetch(self.audio_batch._prefetch_ids)
         try:
