@@ -175,7 +175,7 @@ class CallRecording(models.Model):
         audio = None
         if audio_stream is not None and "audio" not in errors:
             audio = self._push_check_audio(audio_stream, audio_sha256, errors)
-        elif audio_sha256 and "audio" not in errors:
+        elif audio_sha256 and "audio" not in errors and "audio_sha256" not in errors:
             errors["audio_sha256"] = self.env._("given without audio")
         if errors:
             status = 413 if any(e.startswith("413:") for e in errors.values()) else 400

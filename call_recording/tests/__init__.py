@@ -5,3 +5,4 @@ from . import test_matching
 from . import test_model
 from . import test_report
 from . import test_tour
+from . import test_push_api
