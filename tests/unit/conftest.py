@@ -1,0 +1,118 @@
+"""Shared fixtures of the provider adapter tests: fake servers and quick configs.
+
+The adapters run against the real loopback servers of ``tests/fakes``;
+every sleep (retry backoff, Retry-After, rate limits) goes to a fake clock
+so that the suite takes seconds, and the sleeps can be asserted.
+"""
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from fakes.aircall import FakeAircall  # noqa: E402
+from fakes.twilio import FakeTwilio  # noqa: E402
+from fakes.zadarma import FakeZadarma  # noqa: E402
+
+TWILIO_SID = "AC" + "0123456789abcdef" * 2
+TWILIO_TOKEN = "twilio-auth-token"
+AIRCALL_ID, AIRCALL_TOKEN, AIRCALL_HOOK = "aircall-id", "aircall-token", "aircall-hook-token"
+ZADARMA_KEY, ZADARMA_SECRET = "zadarma-key", "zadarma-secret"
+
+
+class FakeClock:
+    """A clock that only moves when something sleeps on it."""
+
+    def __init__(self, start=1_800_000_000.0):
+        self.now = start
+        self.sleeps = []
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def now():
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def since(now):
+    return now - timedelta(days=1)
+
+
+def _quick_config(fake, fake_clock, **extra):
+    config = {
+        "base_url": fake.base_url,
+        "login": fake.login,
+        "secret": fake.secret,
+        "timeout": 2,
+        "max_retries": 2,
+        "backoff_factor": 0.01,
+        "sleep": fake_clock.sleep,
+        "clock": fake_clock.time,
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture
+def quick_config(clock):
+    """``quick_config(fake, **extra)``: an adapter config with short timeouts, no real sleeps."""
+    return lambda fake, **extra: _quick_config(fake, clock, **extra)
+
+
+@pytest.fixture
+def twilio_fake():
+    with FakeTwilio(login=TWILIO_SID, secret=TWILIO_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def aircall_fake():
+    with FakeAircall(login=AIRCALL_ID, secret=AIRCALL_TOKEN, webhook_token=AIRCALL_HOOK) as fake:
+        yield fake
+
+
+@pytest.fixture
+def zadarma_fake():
+    with FakeZadarma(
+        login=ZADARMA_KEY,
+        secret=ZADARMA_SECRET,
+        timezone="Europe/Budapest",
+        rate_limit_per_minute=1000,
+    ) as fake:
+        yield fake
+
+
+def _list_all(adapter, since, until):
+    calls, errors, pages, cursor = [], [], 0, None
+    while True:
+        page = adapter.list_calls(since, until, cursor)
+        pages += 1
+        calls += page.calls
+        errors += page.errors
+        cursor = page.next_cursor
+        if not cursor:
+            return calls, errors, pages
+        assert pages < 1000, "the adapter does not stop paging"
+
+
+@pytest.fixture
+def list_all():
+    """``list_all(adapter, since, until)``: every page, as (calls, errors, pages)."""
+    return _list_all
