@@ -398,9 +398,10 @@ class CallRecording(models.Model):
         if not size:
             errors["audio"] = self.env._("is empty")
             return None
-        if not audio_lib.sniff_mimetype(head) or audio_lib.sniff_mimetype(head) == "audio/aac":
+        # The core's rule: the bytes decide (what it stores, we accept).
+        if not audio_lib.sniff_mimetype(head):
             errors["audio"] = self.env._(
-                "is not a recording in a known format (WAV, MP3, OGG, FLAC, WebM or M4A)"
+                "is not a recording in a known format (WAV, MP3, AAC, OGG, FLAC, WebM or M4A)"
             )
             return None
         sha256 = digest.hexdigest()
