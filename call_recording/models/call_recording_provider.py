@@ -45,7 +45,7 @@ class CallRecordingProvider(models.Model):
 
     _name = "call.recording.provider"
     _description = "Telephony Provider Account"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "sequence, name"
     _check_company_auto = True
 

@@ -35,6 +35,7 @@ class ProviderSink(SyncSink):
         self.time_left = float("inf")
         self.Call = self.env["call.recording"].sudo()
         self.webhook_stats = {"webhooks": 0}
+        self.unreadable = set()
 
     # -- commits and time --------------------------------------------------
 
@@ -105,6 +106,7 @@ class ProviderSink(SyncSink):
             )
         }
         now = fields.Datetime.now()
+        self.unreadable.update(ids)
         for external_id, reason in errors:
             issue = open_issues.get(external_id)
             if issue:
@@ -146,11 +148,11 @@ class ProviderSink(SyncSink):
                     ("state", "=", "open"),
                     ("external_id", "!=", False),
                 ],
-                limit=limit,
                 order="last_seen",
             )
         )
-        return issues.mapped("external_id")
+        # not those this run has just failed to read
+        return [i for i in issues.mapped("external_id") if i not in self.unreadable][:limit]
 
     # -- audio -------------------------------------------------------------
 

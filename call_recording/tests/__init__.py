@@ -5,4 +5,6 @@ from . import test_matching
 from . import test_model
 from . import test_report
 from . import test_tour
+from . import test_import
+from . import test_webhook
 from . import test_push_api
