@@ -173,15 +173,13 @@ class CallRecording(models.Model):
         replace_audio = self._push_bool(vals, "replace_audio", errors)
         filename = self._push_text(vals, "audio_filename", errors) or audio_filename or None
         audio = None
+        too_large = set()
         if audio_stream is not None and "audio" not in errors:
-            audio = self._push_check_audio(audio_stream, audio_sha256, errors)
+            audio = self._push_check_audio(audio_stream, audio_sha256, errors, too_large)
         elif audio_sha256 and "audio" not in errors and "audio_sha256" not in errors:
             errors["audio_sha256"] = self.env._("given without audio")
         if errors:
-            status = 413 if any(e.startswith("413:") for e in errors.values()) else 400
-            raise self._push_error(
-                {f: m.removeprefix("413:") for f, m in errors.items()}, status=status
-            )
+            raise self._push_error(errors, status=413 if too_large else 400)
 
         try:
             with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
@@ -376,10 +374,11 @@ class CallRecording(models.Model):
         )
 
     @api.model
-    def _push_check_audio(self, stream, expected_sha256, errors):
+    def _push_check_audio(self, stream, expected_sha256, errors, too_large):
         """Read the audio once: size, type and SHA-256, before anything is written.
 
-        Returns ``(stream rewound, sha256)``, or None with the error noted.
+        Returns ``(stream rewound, sha256)``, or None with the error noted
+        (and ``"audio"`` added to ``too_large`` when over the size limit).
         """
         limit = self._max_audio_size()
         digest = hashlib.sha256()
@@ -390,9 +389,10 @@ class CallRecording(models.Model):
                 head += chunk[: 16 - len(head)]
             size += len(chunk)
             if size > limit:
-                errors["audio"] = "413:" + self.env._(
+                errors["audio"] = self.env._(
                     "is larger than the limit of %(mb)s MB", mb=limit // (1024 * 1024)
                 )
+                too_large.add("audio")
                 return None
             digest.update(chunk)
         if not size:
