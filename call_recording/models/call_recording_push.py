@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import io
 import logging
+import os
 import re
 from datetime import UTC, datetime
 
@@ -172,6 +173,9 @@ class CallRecording(models.Model):
                 errors["audio_sha256"] = self.env._("must be 64 hexadecimal digits (SHA-256)")
         replace_audio = self._push_bool(vals, "replace_audio", errors)
         filename = self._push_text(vals, "audio_filename", errors) or audio_filename or None
+        if filename:
+            # A name, not a path: the PBX's directories are none of our business.
+            filename = os.path.basename(filename.replace("\\", "/")) or None
         audio = None
         too_large = set()
         if audio_stream is not None and "audio" not in errors:

@@ -433,10 +433,16 @@ class TestPushApi(CallRecordingCommon, HttpCase):
 
     def test_redelivery_is_idempotent(self):
         audio = base64.b64encode(self.audio_1).decode()
-        vals = self._vals("pbx-i1", audio=audio, audio_sha256=sha256(self.audio_1))
+        vals = self._vals(
+            "pbx-i1",
+            audio=audio,
+            audio_sha256=sha256(self.audio_1),
+            audio_filename="/var/spool/asterisk/monitor/pbx-i1.wav",
+        )
         status, first = self._push_json2(vals)
         self.assertEqual(status, 200, first)
         call = self._calls("pbx-i1")
+        self.assertEqual(call.audio_filename, "pbx-i1.wav")  # a name, not the PBX's path
         messages = len(call.message_ids)
 
         # The same call again, through each way in: same call, nothing written.
