@@ -399,6 +399,18 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         self.assertEqual(status, 200)
         self.assertEqual([p["id"] for p in partners], self.integration.partner_id.ids)
 
+        # Leading a sales team does not widen it (that rule is the agents').
+        self.env["crm.team"].create(
+            {
+                "name": "PBX team",
+                "user_id": self.integration.id,
+                "member_ids": [(6, 0, self.agent_a.ids)],
+            }
+        )
+        self.env.flush_all()
+        visible = self.env["call.recording"].with_user(self.integration).search([])
+        self.assertEqual(visible, own)
+
         # The calls of another push account are not its own to deliver or read.
         status, body = self._push_json2(self._vals("pbx-r2", provider=self.other_account.id))
         self.assertEqual(status, 422)
