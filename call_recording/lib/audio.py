@@ -5,6 +5,7 @@ they need to create an ``ir.attachment`` without holding the whole
 recording in memory.
 """
 
+import contextlib
 import hashlib
 import io
 import math
@@ -121,11 +122,9 @@ def remove_stale_parts(directory, older_than_seconds=3600, now=None):
     removed = 0
     for entry in os.scandir(directory):
         if entry.name.endswith(".part") and entry.is_file() and entry.stat().st_mtime < limit:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # cleaned by another process
                 os.unlink(entry.path)
                 removed += 1
-            except FileNotFoundError:
-                pass  # another process cleaned it first
     return removed
 
 

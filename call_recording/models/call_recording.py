@@ -252,11 +252,21 @@ class CallRecording(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        new = self.env._("New")
+        numbered = [vals for vals in vals_list if vals.get("name", new) == new]
+        if numbered:
+            # next_by_code() would look the sequence up again for each call
+            sequence = self.env["ir.sequence"].search(
+                [
+                    ("code", "=", "call.recording"),
+                    ("company_id", "in", [self.env.company.id, False]),
+                ],
+                order="company_id",
+                limit=1,
+            )
+            for vals in numbered:
+                vals["name"] = sequence._next() if sequence else new
         for vals in vals_list:
-            if vals.get("name", self.env._("New")) == self.env._("New"):
-                vals["name"] = self.env["ir.sequence"].next_by_code("call.recording") or self.env._(
-                    "New"
-                )
             if vals.get("partner_id"):
                 vals.setdefault("partner_match", "manual")
         calls = super().create(vals_list)

@@ -1,5 +1,6 @@
 import logging
 import os
+from collections import defaultdict
 
 from dateutil.relativedelta import relativedelta
 
@@ -117,6 +118,7 @@ class CallRecording(models.Model):
                 .search([("number_e164", "in", list(numbers))])
             ):
                 lines[line.company_id.id, line.number_e164] = line
+        groups = defaultdict(list)
         for call in self:
             company = call.company_id
             line = lines.get((company.id, call.line_number_e164))
@@ -137,8 +139,11 @@ class CallRecording(models.Model):
                     months=max(company.call_recording_metadata_retention_months, months)
                 ),
             }
-            # sudo: evidence fields are the system's to write.
-            call.sudo().write(vals)
+            groups[tuple(sorted(vals.items()))].append(call.id)
+        for vals, ids in groups.items():
+            # sudo: evidence fields are the system's to write.  Calls of the
+            # same line and day share their values: one write per group.
+            self.browse(ids).sudo().write(dict(vals))
         self._apply_partner_refusal()
 
     def _apply_partner_refusal(self):

@@ -77,7 +77,6 @@ class CallRecordingProvider(models.Model):
         help="Twilio Account SID, Aircall API ID or Zadarma user key.",
     )
     secret = fields.Char(
-        string="Secret",
         groups="base.group_system",
         help="Twilio Auth Token, Aircall API token or Zadarma secret key.",
     )
@@ -317,9 +316,13 @@ class CallRecordingProvider(models.Model):
         )
         Cron = self.env["ir.cron"]
         Cron._commit_progress(remaining=len(providers))
-        for provider in providers:
-            provider._sync(trigger="cron")
-            if Cron._commit_progress(1) <= 0:
+        unfinished = 0
+        for index, provider in enumerate(providers, 1):
+            log = provider._sync(trigger="cron")
+            if log and log.state == "partial":
+                unfinished += 1  # out of time: the job runs again at once
+            remaining = len(providers) - index + unfinished
+            if Cron._commit_progress(1, remaining=remaining) <= 0:
                 break
 
     def _try_lock(self):

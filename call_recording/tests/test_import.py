@@ -1,4 +1,5 @@
 from odoo import fields
+from odoo.exceptions import AccessError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
@@ -341,6 +342,6 @@ class TestProviderImport(ProviderCommon):
         provider = self.providers["twilio"]
         as_manager = provider.with_user(self.manager)
         self.assertEqual(as_manager.name, provider.name)
-        with self.assertRaises(Exception):  # noqa: B017 - AccessError on a protected field
-            as_manager.secret  # noqa: B018
+        with self.assertRaises(AccessError):
+            as_manager.read(["secret"])
         self.assertNotIn("secret", as_manager.fields_get())

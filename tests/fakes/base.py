@@ -89,6 +89,9 @@ def same(a, b):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY,
+    # Nagle's algorithm and the client's delayed ACK add 40 ms per response.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):
         pass
@@ -123,8 +126,9 @@ class FakeProvider:
 
     # -- life cycle --------------------------------------------------------
 
-    def start(self):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    def start(self, port=0, host="127.0.0.1"):
+        """Serve on ``host:port`` (a free port by default) in a daemon thread."""
+        server = ThreadingHTTPServer((host, port), _Handler)
         server.daemon_threads = True
         server.fake = self
         self._server = server
@@ -132,7 +136,7 @@ class FakeProvider:
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        self.base_url = f"http://{host}:{server.server_address[1]}"
         return self
 
     def stop(self):

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Import 5,000 calls with 100 KB recordings from a fake Twilio: calls/s and peak memory.
+
+*Ours*: ``call.recording.provider._sync()`` in an ``odoo shell`` process,
+on a throw-away database ``crbench_import`` with ``call_recording``
+installed (no demo data): the adapter, the sync engine, the ORM upsert,
+partner matching, recording policy, audio streamed into the filestore
+with SHA-1/SHA-256, a commit per page and per recording.
+
+*Floor*: a plain Python process that does the same HTTP work against the
+same fake (day windows, the same page size, ``Recordings.json`` per call,
+the media file) with ``requests``, writes each recording to a file while
+hashing it, and inserts one row per call with ``execute_values`` into a
+bare table, committing per page: the speed without the ORM.
+
+Both run as child processes, one after the other, against a fake server
+in this process, so ``ru_maxrss`` of each child is its own peak memory.
+Each side starts on an empty database/folder. Ratio = ours / floor.
+
+Usage: bench/bench_import.py [--calls 5000] [--audio-kb 100] [--keep-db]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "tests"))
+import devenv  # noqa: E402
+from benchlib import ensure_odoo_python, install, odoo_args  # noqa: E402
+
+DB = "crbench_import"
+LOGIN, SECRET = "AC" + "b" * 32, "bench-token"
+
+FLOOR = r"""
+import hashlib, json, os, sys, time
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+import psycopg2, requests
+from psycopg2.extras import execute_values
+
+base, login, secret, since, until, folder, dsn = sys.argv[1:8]
+since, until = datetime.fromisoformat(since), datetime.fromisoformat(until)
+session = requests.Session()
+session.auth = (login, secret)
+conn = psycopg2.connect(dsn)
+cr = conn.cursor()
+cr.execute("DROP TABLE IF EXISTS bench_floor_call")
+cr.execute("CREATE TABLE bench_floor_call (id serial PRIMARY KEY, external_id varchar UNIQUE,"
+           " start timestamp, direction varchar, caller varchar, callee varchar, duration int,"
+           " recording_sid varchar, path varchar, size int, sha256 varchar)")
+conn.commit()
+started = time.perf_counter()
+calls = 0
+day = since
+while day < until:
+    end = min(day + timedelta(days=1), until)
+    url = (f"{base}/2010-04-01/Accounts/{login}/Calls.json?StartTime>={day:%Y-%m-%d}"
+           f"&StartTime<={end:%Y-%m-%d}&PageSize=50")
+    while url:
+        page = session.get(url, timeout=30)
+        page.raise_for_status()
+        data = page.json()
+        rows = []
+        for call in data["calls"]:
+            start = parsedate_to_datetime(call["start_time"])
+            if not (day <= start < end):
+                continue
+            recs = session.get(base + call["subresource_uris"]["recordings"], timeout=30).json()
+            rec = next((r for r in recs["recordings"] if r["status"] == "completed"), None)
+            path = size = sha = None
+            if rec:
+                media = session.get(
+                    f"{base}/2010-04-01/Accounts/{login}/Recordings/{rec['sid']}.mp3",
+                    stream=True, timeout=30)
+                media.raise_for_status()
+                digest, size = hashlib.sha256(), 0
+                path = os.path.join(folder, rec["sid"])
+                with open(path, "wb") as out:
+                    for chunk in media.iter_content(1024 * 1024):
+                        digest.update(chunk)
+                        size += len(chunk)
+                        out.write(chunk)
+                sha = digest.hexdigest()
+            rows.append((call["sid"], start.replace(tzinfo=None), call["direction"], call["from"],
+                         call["to"], int(call["duration"]), rec and rec["sid"], path, size, sha))
+        if rows:
+            execute_values(cr, "INSERT INTO bench_floor_call (external_id, start, direction,"
+                           " caller, callee, duration, recording_sid, path, size, sha256)"
+                           " VALUES %s ON CONFLICT (external_id) DO NOTHING", rows)
+        conn.commit()
+        calls += len(rows)
+        nxt = data.get("next_page_uri")
+        url = base + nxt if nxt else None
+    day = end
+print("RESULT", json.dumps({"seconds": time.perf_counter() - started, "calls": calls}))
+"""
+
+OURS = """
+import json, time
+provider = env["call.recording.provider"].create({{
+    "name": "Bench", "provider_type": "twilio", "base_url": {base!r},
+    "login": {login!r}, "secret": {secret!r}, "sync_start": {since!r}, "overlap_minutes": 0,
+}})
+env.cr.commit()
+started = time.perf_counter()
+log = provider._sync(trigger="cron")
+seconds = time.perf_counter() - started
+calls = env["call.recording"].search_count([("provider_id", "=", provider.id)])
+audio = env["call.recording"].search_count(
+    [("provider_id", "=", provider.id), ("recording_status", "=", "available")])
+print("RESULT", json.dumps({{"seconds": seconds, "calls": calls, "audio": audio,
+                            "state": log.state, "error": log.error or ""}}))
+"""
+
+
+def run_child(cmd, stdin=None):
+    """Run ``cmd``; return its RESULT line as a dict, with its own peak RSS in MB."""
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    if stdin:
+        proc.stdin.write(stdin)
+    proc.stdin.close()
+    out = proc.stdout.read()
+    # wait4 gives this child's own resource usage (ru_maxrss in KB on Linux)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
+    if proc.returncode or not line:
+        print(out[-4000:], file=sys.stderr)
+        devenv.fail(f"{cmd[0]} failed (exit code {proc.returncode})", 1)
+    result = json.loads(line[len("RESULT ") :])
+    result["peak_mb"] = usage.ru_maxrss / 1024
+    return result
+
+
+def make_audio(kilobytes):
+    from call_recording_lib.audio import synth_call_wav  # noqa: PLC0415
+
+    seconds = kilobytes * 1024 / 16000
+    return synth_call_wav(seconds, seed=1)
+
+
+def load_lib():
+    import importlib.util  # noqa: PLC0415
+
+    lib_dir = REPO / "call_recording" / "lib"
+    spec = importlib.util.spec_from_file_location(
+        "call_recording_lib", lib_dir / "__init__.py", submodule_search_locations=[str(lib_dir)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["call_recording_lib"] = module
+    spec.loader.exec_module(module)
+
+
+def main():
+    ensure_odoo_python(__file__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--audio-kb", type=int, default=100)
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+    load_lib()
+    from fakes.twilio import FakeTwilio  # noqa: PLC0415
+
+    data_dir = tempfile.mkdtemp(prefix="crbench-import-")
+    floor_dir = tempfile.mkdtemp(prefix="crbench-floor-")
+    print(f"Installing call_recording in {DB}...", flush=True)
+    install(DB, data_dir)
+
+    base_audio = make_audio(args.audio_kb)
+    now = datetime.now(UTC).replace(microsecond=0)
+    since = now - timedelta(days=2)
+    step = timedelta(seconds=(now - since).total_seconds() / (args.calls + 1))
+    fake = FakeTwilio(login=LOGIN, secret=SECRET).start()
+    for index in range(args.calls):
+        # every recording differs (its own file in the filestore)
+        audio = base_audio[:-8] + index.to_bytes(8, "big")
+        fake.add_call(
+            start=since + step * (index + 1),
+            direction="inbound" if index % 3 else "outbound",
+            caller=f"+3630{1000000 + index * 7 % 8999999:07d}",
+            callee="+3615550100",
+            duration=6,
+            audio=audio,
+        )
+    size_mb = args.calls * len(base_audio) / 2**20
+    print(
+        f"Fake Twilio on {fake.base_url}: {args.calls} calls, "
+        f"{len(base_audio) / 1024:.0f} KB each ({size_mb:.0f} MB)",
+        flush=True,
+    )
+    naive_since = since.replace(tzinfo=None)
+    try:
+        dsn = (
+            f"dbname={DB} host={devenv.DB_HOST} port={devenv.DB_PORT} "
+            f"user={devenv.DB_USER} password={devenv.DB_PASSWORD}"
+        )
+        floor = run_child(
+            [
+                sys.executable,
+                "-c",
+                FLOOR,
+                fake.base_url,
+                LOGIN,
+                SECRET,
+                since.isoformat(),
+                (now + timedelta(seconds=1)).isoformat(),
+                floor_dir,
+                dsn,
+            ]
+        )
+        floor_requests = len(fake.requests)
+        fake.requests.clear()
+        script = textwrap.dedent(
+            OURS.format(
+                base=fake.base_url,
+                login=LOGIN,
+                secret=SECRET,
+                since=naive_since.strftime("%Y-%m-%d %H:%M:%S"),
+            )
+        )
+        ours = run_child(
+            [devenv.odoo_command(), "shell", "-d", DB, *odoo_args(data_dir), "--no-http"],
+            stdin=script,
+        )
+        ours_requests = len(fake.requests)
+    finally:
+        fake.stop()
+        shutil.rmtree(floor_dir, ignore_errors=True)
+        if not args.keep_db:
+            devenv.drop_database(DB)
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+    assert floor["calls"] == args.calls, floor
+    assert ours["calls"] == args.calls and ours["audio"] == args.calls, ours
+    rows = [
+        ("floor (requests + SQL + files)", floor, floor_requests),
+        ("ours (adapter + engine + ORM)", ours, ours_requests),
+    ]
+    print()
+    print(f"{'':34} {'seconds':>8} {'calls/s':>8} {'MB/s':>7} {'peak MB':>8} {'requests':>9}")
+    for name, result, requests_count in rows:
+        rate = result["calls"] / result["seconds"]
+        print(
+            f"{name:34} {result['seconds']:8.1f} {rate:8.0f} "
+            f"{size_mb / result['seconds']:7.1f} {result['peak_mb']:8.0f} {requests_count:9}"
+        )
+    ratio = floor["seconds"] / ours["seconds"]
+    print(f"\nours / floor speed: {ratio:.2f} (aim: at least 0.50)")
+    print(f"ours / floor peak memory: {ours['peak_mb'] / floor['peak_mb']:.2f}")
+    print(f"run state: {ours['state']} {ours['error']}")
+
+
+if __name__ == "__main__":
+    main()
