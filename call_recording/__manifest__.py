@@ -8,7 +8,7 @@
     "author": "Call Recording Team",
     "license": "LGPL-3",
     "application": True,
-    "depends": ["mail", "contacts", "phone_validation", "sales_team"],
+    "depends": ["mail", "contacts", "phone_validation", "sales_team", "rpc"],
     "external_dependencies": {"python": ["phonenumbers>=8.12", "requests>=2.25"]},
     "data": [
         "security/call_recording_security.xml",
@@ -20,6 +20,7 @@
         "report/call_recording_report_views.xml",
         "views/call_recording_compliance_views.xml",
         "views/call_recording_provider_views.xml",
+        "views/call_recording_push_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/call_recording_dashboard.xml",

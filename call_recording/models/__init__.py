@@ -8,11 +8,13 @@ from . import call_recording_line
 from . import call_recording_provider
 from . import call_recording_provider_user
 from . import call_recording_purge_log
+from . import call_recording_push
 from . import call_recording_request
 from . import call_recording_sync_issue
 from . import call_recording_sync_log
 from . import call_recording_webhook_event
 from . import ir_binary
+from . import ir_http
 from . import res_company
 from . import res_config_settings
 from . import res_partner

@@ -1,0 +1,49 @@
+import re
+
+import werkzeug.exceptions
+
+from odoo import models
+from odoo.http import request
+
+BEARER_RE = re.compile(r"^bearer\s+(\S+)\s*$", re.IGNORECASE)
+
+
+class IrHttp(models.AbstractModel):
+    _inherit = "ir.http"
+
+    @classmethod
+    def _push_abort(cls, status, error, message):
+        response = request.make_json_response(
+            {"error": error, "message": message, "errors": {}}, status=status
+        )
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="call_recording"'
+        raise werkzeug.exceptions.HTTPException(response=response)
+
+    @classmethod
+    def _auth_method_call_recording_key(cls):
+        """``auth="call_recording_key"``: an integration user's API key, nothing else.
+
+        The key comes in ``Authorization: Bearer <key>``; sessions are
+        ignored.  A missing or wrong key gets a JSON 401, a user outside the
+        Push API group a JSON 403, both before the request body is read.
+        """
+        match = BEARER_RE.match(request.httprequest.headers.get("Authorization") or "")
+        if not match:
+            cls._push_abort(
+                401,
+                "unauthorized",
+                request.env._("Send the integration user's API key as 'Authorization: Bearer'."),
+            )
+        # The key is compared by passlib's hash verification (constant time).
+        uid = request.env["res.users.apikeys"]._check_credentials(scope="rpc", key=match.group(1))
+        if not uid:
+            cls._push_abort(401, "unauthorized", request.env._("Invalid or expired API key."))
+        request.update_env(user=uid)
+        request.session.can_save = False
+        if not request.env.user.has_group("call_recording.group_call_recording_integration"):
+            cls._push_abort(
+                403,
+                "forbidden",
+                request.env._("This user is not in the group “Integration (Push API)”."),
+            )
