@@ -211,6 +211,14 @@ class CallRecordingRequest(models.Model):
         entries = []
         for call in calls:
             attachment = call._get_playable_audio_attachment()
+            if not attachment or not attachment.store_fname:
+                raise UserError(
+                    self.env._(
+                        "The recording of %(call)s cannot be read now (kept on a server "
+                        "that did not answer?); try again later.",
+                        call=call.name,
+                    )
+                )
             entries.append(
                 handover.PackageEntry(
                     path=Attachment._full_path(attachment.store_fname),

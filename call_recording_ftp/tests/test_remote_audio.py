@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
@@ -162,6 +163,17 @@ class TestRemoteAudio(FtpExportCommon):
         package = request._build_package()
         self.assertTrue(package)
         self.assertEqual(self.call_a.recording_status, "available", "fetched back for the ZIP")
+
+    def test_hand_over_says_so_when_a_server_copy_cannot_be_read(self):
+        self._export_and_remove(self.target_sftp)
+        export = self.call_a.export_ids
+        self.on_server(self.target_sftp, export.remote_path).write_bytes(synth_call_wav(2, seed=9))
+        request = self.env["call.recording.request"].create(
+            {"partner_id": self.customer.id, "company_id": self.company.id}
+        )
+        request.action_add_all_calls()
+        with self.assertRaisesRegex(UserError, "cannot be read now"):
+            request._build_package()
 
     def test_cron_deletes_between_scheduled_runs(self):
         self.target_ftp._run()
