@@ -284,8 +284,11 @@ class CallRecordingProvider(models.Model):
         return action
 
     def action_regenerate_webhook_key(self):
-        # sudo: only administrators see the button; the key is admin-only.
-        self.sudo().webhook_key = secrets.token_urlsafe(24)
+        self.check_access("write")
+        # sudo: the key is readable by system administrators only; whoever
+        # may change the account may replace it.
+        for provider in self.sudo():
+            provider.webhook_key = secrets.token_urlsafe(24)
         return True
 
     def _notify(self, title, message, kind, reload=False):

@@ -348,3 +348,12 @@ class TestProviderImport(ProviderCommon):
         with self.assertRaises(AccessError):
             as_manager.read(["secret"])
         self.assertNotIn("secret", as_manager.fields_get())
+
+    def test_only_account_writers_replace_the_webhook_key(self):
+        provider = self.providers["aircall"]
+        key = provider.sudo().webhook_key
+        with self.assertRaises(AccessError):
+            provider.with_user(self.manager).action_regenerate_webhook_key()
+        self.assertEqual(provider.sudo().webhook_key, key)
+        provider.action_regenerate_webhook_key()
+        self.assertNotEqual(provider.sudo().webhook_key, key)
