@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from .providers.base import AudioExpired, AudioNotReady, ProviderError
+from .providers.base import AudioNotReady, ProviderError
 
 _logger = logging.getLogger(__name__)
 
@@ -168,10 +168,11 @@ class SyncEngine:
             try:
                 call = self.adapter.refresh_call(external_id)
             except ProviderError as exc:
-                if not exc.retryable and not isinstance(exc, (AudioNotReady, AudioExpired)):
-                    self.stats.add(self.sink.store_calls([], [(external_id, str(exc))]))
-                    continue
-                raise
+                if exc.retryable:
+                    raise  # the provider is failing: the run stops here
+                # still unreadable: counted again, read again next run
+                self.stats.add(self.sink.store_calls([], [(external_id, str(exc))]))
+                continue
             if call is not None:
                 self.stats.add(self.sink.store_calls([call], []))
 

@@ -98,6 +98,7 @@ class CallRecording(models.Model):
             )
         }
         agents = provider._resolve_agents(reports.values())
+        companies = provider._call_companies(reports.values())
         user_companies = {
             user.id: set(user.company_ids.ids)
             for user in self.env["res.users"].sudo().browse(set(agents.values()))
@@ -108,7 +109,7 @@ class CallRecording(models.Model):
         for external_id, pcall in reports.items():
             call = existing.get(external_id)
             if call is None:
-                vals = Call._provider_call_vals(provider, pcall, agents)
+                vals = Call._provider_call_vals(provider, pcall, agents, companies[external_id])
                 if vals["company_id"] not in user_companies.get(vals["user_id"], ()):
                     vals["user_id"] = False  # an agent of another company
                 new_vals.append(vals)
@@ -128,9 +129,7 @@ class CallRecording(models.Model):
         return calls.with_env(self.env), counts
 
     @api.model
-    def _provider_call_vals(self, provider, pcall, agents):
-        line_e164 = provider._line_e164(pcall)
-        company_id = provider._line_companies().get(line_e164) or provider.company_id.id
+    def _provider_call_vals(self, provider, pcall, agents, company_id):
         vals = {
             "provider_id": provider.id,
             "external_id": pcall.external_id,

@@ -417,16 +417,18 @@ class CallRecordingProvider(models.Model):
     # Helpers used by the sink
     # ------------------------------------------------------------------
 
-    def _line_companies(self):
-        """E.164 number of each line of the account -> the line's company id."""
-        return {line.number_e164: line.company_id.id for line in self.line_ids if line.number_e164}
-
-    def _region(self):
-        return self.company_id.country_id.code
-
-    def _line_e164(self, pcall):
-        number = pcall.callee_number if pcall.direction == "inbound" else pcall.caller_number
-        return phone_lib.to_e164(number, self._region())
+    def _call_companies(self, pcalls):
+        """External id of each report -> its company: the company of its line
+        among the account's lines, else the account's.  One pass per batch."""
+        self.ensure_one()
+        lines = {line.number_e164: line.company_id.id for line in self.line_ids if line.number_e164}
+        region = self.company_id.country_id.code
+        companies = {}
+        for pcall in pcalls:
+            number = pcall.callee_number if pcall.direction == "inbound" else pcall.caller_number
+            line_company = lines.get(phone_lib.to_e164(number, region)) if lines else None
+            companies[pcall.external_id] = line_company or self.company_id.id
+        return companies
 
     def _resolve_agents(self, pcalls):
         """Agent key of each report -> Odoo user id, through the account's user map.
