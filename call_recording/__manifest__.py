@@ -15,6 +15,8 @@
         "security/ir.model.access.csv",
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
+        "data/call_recording_outcome_data.xml",
+        "views/call_recording_work_views.xml",
         "views/call_recording_views.xml",
         "views/call_recording_access_log_views.xml",
         "report/call_recording_report_views.xml",
@@ -32,7 +34,11 @@
     ],
     "assets": {
         "web.assets_backend": [
+            "call_recording/static/src/utils/**/*",
+            "call_recording/static/src/fields/**/*",
             "call_recording/static/src/components/**/*",
+            "call_recording/static/src/search/**/*",
+            "call_recording/static/src/views/**/*",
             "call_recording/static/src/dashboard/**/*",
         ],
         "web.assets_tests": [
