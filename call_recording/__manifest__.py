@@ -38,8 +38,11 @@
             "call_recording/static/src/fields/**/*",
             "call_recording/static/src/components/**/*",
             "call_recording/static/src/search/**/*",
-            "call_recording/static/src/views/**/*",
             "call_recording/static/src/dashboard/**/*",
+        ],
+        # the graph view is loaded on first use (Odoo's lazy bundle)
+        "web.assets_backend_lazy": [
+            "call_recording/static/src/views/**/*",
         ],
         "web.assets_tests": [
             "call_recording/static/tests/tours/**/*",
