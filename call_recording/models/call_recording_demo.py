@@ -58,8 +58,8 @@ class CallRecording(models.Model):
         when they log in; answered calls get an outcome, some a tag.
         """
         rng = random.Random(seed)
-        outcomes = self.env["call.recording.outcome"].search([])
-        tags = self.env["call.recording.tag"].search([])
+        outcomes = self.env["call.recording.outcome"].search([], limit=20)
+        tags = self.env["call.recording.tag"].search([], limit=20)
         agents = [
             self.env.ref("call_recording.user_demo_agent1", raise_if_not_found=False)
             or self.env.user,

@@ -35,9 +35,7 @@ class CallRecordingOutcome(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     color = fields.Integer()
-    company_id = fields.Many2one(
-        "res.company", index=True, help="Empty: offered in every company."
-    )
+    company_id = fields.Many2one("res.company", index=True, help="Empty: offered in every company.")
     description = fields.Text(translate=True, help="When agents should choose this outcome.")
 
 
@@ -51,9 +49,7 @@ class CallRecordingTag(models.Model):
     name = fields.Char(required=True, translate=True)
     color = fields.Integer()
     active = fields.Boolean(default=True)
-    company_id = fields.Many2one(
-        "res.company", index=True, help="Empty: offered in every company."
-    )
+    company_id = fields.Many2one("res.company", index=True, help="Empty: offered in every company.")
 
     _name_company_unique = models.Constraint(
         "UNIQUE(name, company_id)", "A tag with this name already exists."
@@ -65,7 +61,6 @@ class CallRecording(models.Model):
 
     outcome_id = fields.Many2one(
         "call.recording.outcome",
-        string="Outcome",
         index="btree_not_null",
         tracking=True,
         check_company=True,
@@ -96,8 +91,7 @@ class CallRecording(models.Model):
     )
 
     _callback_idx = models.Index(
-        "(company_id, external_number_e164, start_datetime) "
-        "WHERE external_number_e164 IS NOT NULL"
+        "(company_id, external_number_e164, start_datetime) WHERE external_number_e164 IS NOT NULL"
     )
 
     def _agent_writable_fields(self):
@@ -223,7 +217,9 @@ class CallRecording(models.Model):
         try:
             position = int(float(position))
         except (TypeError, ValueError) as exc:
-            raise UserError(self.env._("The moment of a comment must be a number of seconds.")) from exc
+            raise UserError(
+                self.env._("The moment of a comment must be a number of seconds.")
+            ) from exc
         if not 0 <= position <= MAX_POSITION:
             raise UserError(self.env._("This moment is outside the recording."))
         text = (comment or "").strip()
@@ -260,9 +256,7 @@ class CallRecording(models.Model):
         legal hold (held evidence stays as it is).
         """
         if not self.env.user.has_group("call_recording.group_call_recording_manager"):
-            raise AccessError(
-                self.env._("Only call recording managers may upload recordings.")
-            )
+            raise AccessError(self.env._("Only call recording managers may upload recordings."))
         self.check_access("write")
         for call in self:
             if call.legal_hold:
@@ -273,9 +267,7 @@ class CallRecording(models.Model):
                     )
                 )
             if call.recording_status == "available":
-                raise UserError(
-                    self.env._("%(call)s already has a recording.", call=call.name)
-                )
+                raise UserError(self.env._("%(call)s already has a recording.", call=call.name))
             if call.recording_status in ("purged", "refused"):
                 raise UserError(
                     self.env._(

@@ -17,4 +17,6 @@ class ResUsers(models.Model):
             "call_recording.group_call_recording_manager"
         ):
             return None
-        return self.env.ref("call_recording.call_recording_action_my_calls", raise_if_not_found=False)
+        return self.env.ref(
+            "call_recording.call_recording_action_my_calls", raise_if_not_found=False
+        )

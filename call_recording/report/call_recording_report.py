@@ -56,7 +56,7 @@ class CallRecordingReport(models.Model):
     weekday = fields.Selection(
         WEEKDAYS, readonly=True, help="Day of the week of the call, in your time zone."
     )
-    outcome_id = fields.Many2one("call.recording.outcome", string="Outcome", readonly=True)
+    outcome_id = fields.Many2one("call.recording.outcome", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     call_count = fields.Integer(string="Calls", readonly=True, aggregator="sum")
     answered_count = fields.Integer(string="Answered", readonly=True, aggregator="sum")
@@ -214,9 +214,7 @@ class CallRecordingReport(models.Model):
         previous one (``so_far``).
         """
         offset = max(int(offset or 0), 0)
-        start, end, previous_start, previous_end, so_far = self._comparable_bounds(
-            period, offset
-        )
+        start, end, previous_start, previous_end, so_far = self._comparable_bounds(period, offset)
         utc_start, utc_end = self._utc_bounds(start, end)
         prev_utc_start, prev_utc_end = self._utc_bounds(previous_start, previous_end)
         domain = [("start_datetime", ">=", utc_start), ("start_datetime", "<", utc_end)]

@@ -49,7 +49,11 @@ class TestCallWork(CallRecordingCommon):
 
     def test_team_of_the_agent(self):
         team = self.env["crm.team"].create(
-            {"name": "Front desk", "company_id": self.company.id, "member_ids": [(6, 0, self.agent_a.ids)]}
+            {
+                "name": "Front desk",
+                "company_id": self.company.id,
+                "member_ids": [(6, 0, self.agent_a.ids)],
+            }
         )
         call = self._call(self.agent_a, "+36301112222")
         self.assertEqual(call.team_id, team)
@@ -58,9 +62,7 @@ class TestCallWork(CallRecordingCommon):
     # -- missed calls to return ---------------------------------------------
 
     def _missed(self, agent, number, when, **vals):
-        return self._call(
-            agent, number, state="missed", duration=0, start_datetime=when, **vals
-        )
+        return self._call(agent, number, state="missed", duration=0, start_datetime=when, **vals)
 
     def test_callback_list(self):
         now = fields.Datetime.now().replace(microsecond=0)
@@ -190,7 +192,8 @@ class TestCallWork(CallRecordingCommon):
 
     def test_demo_languages(self):
         """The demo's Hungarian staff speak Hungarian, admin English (when both are loaded)."""
-        agent = self.env.ref("call_recording.user_demo_agent1")  # the suite is tested with demo data
+        # the suite is always tested with its demo data
+        agent = self.env.ref("call_recording.user_demo_agent1")
         self.env["res.lang"]._activate_lang("en_US")
         self.env["res.lang"]._activate_lang("hu_HU")
         self.assertTrue(self.env["call.recording"]._demo_set_languages())

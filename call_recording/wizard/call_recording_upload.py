@@ -17,7 +17,7 @@ class CallRecordingUpload(models.TransientModel):
     _name = "call.recording.upload"
     _description = "Upload a Call Recording"
 
-    call_id = fields.Many2one("call.recording", string="Call", required=True, ondelete="cascade")
+    call_id = fields.Many2one("call.recording", required=True, ondelete="cascade")
     audio_file = fields.Binary(string="Recording", attachment=False)
     audio_filename = fields.Char(string="File Name")
 
