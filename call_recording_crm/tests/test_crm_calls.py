@@ -106,9 +106,7 @@ class TestCrmCalls(CallRecordingCommon):
         with self.assertRaises(AccessError):
             call.with_user(self.agent_a).action_create_lead()
         with self.assertRaises(AccessError):
-            self._call(self.agent_b, "06 30 911 4547").with_user(
-                self.salesman
-            ).action_create_lead()
+            self._call(self.agent_b, "06 30 911 4547").with_user(self.salesman).action_create_lead()
         self.assertFalse(call.lead_id)
 
     def test_closed_leads_not_used(self):
