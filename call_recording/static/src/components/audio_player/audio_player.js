@@ -1,4 +1,12 @@
-import { Component, onMounted, onWillUnmount, useEffect, useRef, useState } from "@odoo/owl";
+import {
+    Component,
+    onMounted,
+    onWillUnmount,
+    onWillUpdateProps,
+    useEffect,
+    useRef,
+    useState,
+} from "@odoo/owl";
 import { Dropdown } from "@web/core/dropdown/dropdown";
 import { DropdownItem } from "@web/core/dropdown/dropdown_item";
 import { _t } from "@web/core/l10n/translation";
@@ -119,11 +127,44 @@ export class CallAudioPlayer extends Component {
                 document.removeEventListener("click", onSeekLink, true);
             });
         }
-        onWillUnmount(() => {
-            cancelAnimationFrame(this.frame);
-            if (this.objectUrl) {
-                URL.revokeObjectURL(this.objectUrl);
+        onWillUpdateProps((nextProps) => {
+            // the form's pager shows another call in the same player
+            const next = nextProps.record.data[nextProps.name] || "";
+            if (next !== this.src || nextProps.record.resId !== this.props.record.resId) {
+                this.reset(nextProps);
             }
+        });
+        onWillUnmount(() => this.release());
+    }
+
+    release() {
+        cancelAnimationFrame(this.frame);
+        this.audioRef.el?.pause();
+        if (this.objectUrl) {
+            URL.revokeObjectURL(this.objectUrl);
+            this.objectUrl = null;
+        }
+    }
+
+    reset(props) {
+        this.release();
+        if (this.audioRef.el && !props.compact) {
+            this.audioRef.el.removeAttribute("src");
+            this.audioRef.el.load();
+        }
+        this.peaks = null;
+        this.loaded = false;
+        this.loadPromise = null;
+        const duration = props.record.data[props.durationField];
+        Object.assign(this.state, {
+            playing: false,
+            current: 0,
+            duration: Number.isFinite(duration) && duration > 0 ? duration : 0,
+            error: false,
+            loading: false,
+            waveform: false,
+            commentOpen: false,
+            commentText: "",
         });
     }
 
