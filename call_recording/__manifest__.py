@@ -15,6 +15,8 @@
         "security/ir.model.access.csv",
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
+        "data/call_recording_outcome_data.xml",
+        "views/call_recording_work_views.xml",
         "views/call_recording_views.xml",
         "views/call_recording_access_log_views.xml",
         "report/call_recording_report_views.xml",
@@ -32,8 +34,15 @@
     ],
     "assets": {
         "web.assets_backend": [
+            "call_recording/static/src/utils/**/*",
+            "call_recording/static/src/fields/**/*",
             "call_recording/static/src/components/**/*",
+            "call_recording/static/src/search/**/*",
             "call_recording/static/src/dashboard/**/*",
+        ],
+        # the graph view is loaded on first use (Odoo's lazy bundle)
+        "web.assets_backend_lazy": [
+            "call_recording/static/src/views/**/*",
         ],
         "web.assets_tests": [
             "call_recording/static/tests/tours/**/*",

@@ -17,6 +17,7 @@
         "views/call_recording_export_run_views.xml",
         "views/call_recording_export_views.xml",
         "views/call_recording_views.xml",
+        "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
     "demo": ["demo/call_recording_ftp_demo.xml"],

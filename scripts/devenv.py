@@ -7,6 +7,7 @@ library only: it runs with any Python 3 before Odoo's own is known.
 
 import ast
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -146,7 +147,7 @@ def ensure_postgres():
             f"THEN CREATE ROLE \"{DB_USER}\" LOGIN CREATEDB PASSWORD '{DB_PASSWORD}'; "
             f"ELSE ALTER ROLE \"{DB_USER}\" LOGIN CREATEDB PASSWORD '{DB_PASSWORD}'; END IF; END$$;"
         )
-        subprocess.run(_as_postgres(["psql", "-q", "-c", create]), check=False)
+        subprocess.run(_as_postgres(["psql", "-p", DB_PORT, "-q", "-c", create]), check=False)
         result = _psql("SELECT 1")
     if result.returncode != 0:
         fail(
@@ -174,9 +175,27 @@ def _start_local_cluster():
     fail(f"no PostgreSQL cluster on port {DB_PORT}: apt-get install postgresql")
 
 
+#: Database names Odoo accepts (and that are safe in a path and in SQL quotes).
+DB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_db_name(name):
+    if not DB_NAME_RE.match(name or ""):
+        fail(f"invalid database name {name!r}: letters, digits, '_', '.' and '-' only")
+    return name
+
+
 def drop_database(name):
-    _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _psql(f'DROP DATABASE IF EXISTS "{check_db_name(name)}" WITH (FORCE)')
+
+
+def remove_filestore(data_dir, name):
+    """Delete a database's filestore in ``data_dir`` (its recordings and attachments)."""
+    path = Path(data_dir) / "filestore" / check_db_name(name)
+    if path.is_dir():
+        shutil.rmtree(path)
 
 
 def database_exists(name):
+    check_db_name(name)
     return _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").stdout.strip() == "1"

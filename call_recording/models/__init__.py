@@ -13,8 +13,10 @@ from . import call_recording_request
 from . import call_recording_sync_issue
 from . import call_recording_sync_log
 from . import call_recording_webhook_event
+from . import call_recording_work
 from . import ir_binary
 from . import ir_http
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import res_users

@@ -24,9 +24,42 @@ class CallRecording(models.Model):
     _inherit = "call.recording"
 
     @api.model
+    def _demo_set_languages(self):
+        """The Hungarian staff and customers in Hungarian when it is installed.
+
+        ``scripts/demo`` loads English and Hungarian; a database without
+        Hungarian (e.g. the tests') keeps everyone in its only language.
+        """
+        if not self.env["res.lang"]._get_data(code="hu_HU").active:
+            return False
+        xmlids = [
+            "call_recording.user_demo_manager",
+            "call_recording.user_demo_agent1",
+            "call_recording.user_demo_agent2",
+            *(f"call_recording.{xmlid}" for _n, xmlid in _DEMO_NUMBERS if xmlid),
+            "call_recording.partner_demo_shared_a",
+            "call_recording.partner_demo_shared_b",
+        ]
+        for xmlid in xmlids:
+            record = self.env.ref(xmlid, raise_if_not_found=False)
+            if not record:
+                continue
+            partner = record.partner_id if record._name == "res.users" else record
+            if record._name == "res.partner" and partner.country_id.code != "HU":
+                continue
+            partner.lang = "hu_HU"
+        return True
+
+    @api.model
     def _demo_generate_calls(self, count=36, seed=2026):
-        """Create demo calls over the last weeks, with short generated audio."""
+        """Create demo calls over the last weeks, with short generated audio.
+
+        The first calls are of today, so that agents find calls of theirs
+        when they log in; answered calls get an outcome, some a tag.
+        """
         rng = random.Random(seed)
+        outcomes = self.env["call.recording.outcome"].search([], limit=20)
+        tags = self.env["call.recording.tag"].search([], limit=20)
         agents = [
             self.env.ref("call_recording.user_demo_agent1", raise_if_not_found=False)
             or self.env.user,
@@ -53,6 +86,8 @@ class CallRecording(models.Model):
             )
             if start.weekday() >= 5:
                 start -= timedelta(days=2)
+            if index < 4:
+                start = fields.Datetime.now() - timedelta(minutes=25 * (index + 1))
             seconds = rng.randint(4, 14) if state in ("answered", "voicemail") else 0
             call = self.create(
                 {
@@ -64,6 +99,10 @@ class CallRecording(models.Model):
                     "duration": seconds,
                     "user_id": agents[index % 2].id,
                     "company_id": company.id,
+                    "outcome_id": rng.choice(outcomes).id
+                    if outcomes and state == "answered" and direction != "internal"
+                    else False,
+                    "tag_ids": [(6, 0, rng.choice(tags).ids)] if tags and index % 5 == 1 else [],
                 }
             )
             if call.legal_basis == "consent" and call.consent_state == "not_asked" and seconds:

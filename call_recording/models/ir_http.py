@@ -11,6 +11,15 @@ BEARER_RE = re.compile(r"^bearer\s+(\S+)\s*$", re.IGNORECASE)
 class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
 
+    def session_info(self):
+        """Agents land in their calls of today unless they chose a home action."""
+        info = super().session_info()
+        if info.get("uid") and info.get("is_internal_user") and not info.get("home_action_id"):
+            action = self.env.user._call_recording_home_action()
+            if action:
+                info["home_action_id"] = action.id
+        return info
+
     @classmethod
     def _push_abort(cls, status, error, message):
         response = request.make_json_response(

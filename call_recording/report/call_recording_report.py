@@ -6,12 +6,23 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..lib import phone as phone_lib
 from ..models.call_recording import CALL_STATES, DIRECTIONS
 from ..models.call_recording_line import RECORDING_POLICIES
 
 #: Call outcomes counted as "missed" in the reports.
 MISSED_STATES = ("missed", "busy", "failed", "voicemail")
 PERIODS = ("week", "month", "quarter", "year")
+#: ISO day of week (PostgreSQL ``isodow``) and its name.
+WEEKDAYS = [
+    ("1", "Monday"),
+    ("2", "Tuesday"),
+    ("3", "Wednesday"),
+    ("4", "Thursday"),
+    ("5", "Friday"),
+    ("6", "Saturday"),
+    ("7", "Sunday"),
+]
 
 
 class CallRecordingReport(models.Model):
@@ -42,6 +53,11 @@ class CallRecordingReport(models.Model):
     )
     direction = fields.Selection(DIRECTIONS, readonly=True)
     state = fields.Selection(CALL_STATES, string="Call Status", readonly=True)
+    weekday = fields.Selection(
+        WEEKDAYS, readonly=True, help="Day of the week of the call, in your time zone."
+    )
+    outcome_id = fields.Many2one("call.recording.outcome", readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     call_count = fields.Integer(string="Calls", readonly=True, aggregator="sum")
     answered_count = fields.Integer(string="Answered", readonly=True, aggregator="sum")
     missed_count = fields.Integer(string="Missed", readonly=True, aggregator="sum")
@@ -49,6 +65,11 @@ class CallRecordingReport(models.Model):
     duration_minutes = fields.Float(string="Minutes", readonly=True, aggregator="sum")
     duration_avg = fields.Float(string="Average Minutes", readonly=True, aggregator="avg")
     duration_max = fields.Float(string="Longest (min)", readonly=True, aggregator="max")
+
+    def _report_tz(self):
+        """The user's time zone name, checked (it is put into the view's SQL)."""
+        name = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        return name if name in pytz.all_timezones_set else "UTC"
 
     @property
     def _table_query(self):
@@ -68,6 +89,10 @@ class CallRecordingReport(models.Model):
                    (c.consent_state = 'refused')::int AS consent_refused_count,
                    c.direction,
                    c.state,
+                   EXTRACT(ISODOW FROM (c.start_datetime AT TIME ZONE 'UTC') AT TIME ZONE %(tz)s)
+                       ::int::varchar AS weekday,
+                   c.outcome_id,
+                   c.team_id,
                    1 AS call_count,
                    (c.state = 'answered')::int AS answered_count,
                    (c.state IN (%(missed)s))::int AS missed_count,
@@ -78,6 +103,7 @@ class CallRecordingReport(models.Model):
               FROM call_recording c
             """,
             missed=missed,
+            tz=self._report_tz(),
         )
 
     # ------------------------------------------------------------------
@@ -138,7 +164,44 @@ class CallRecordingReport(models.Model):
             "minutes": round(minutes or 0.0, 2),
             "avg_minutes": round(avg or 0.0, 2),
             "max_minutes": round(longest or 0.0, 2),
+            # the same durations in whole seconds, shown as m:ss like the calls
+            "seconds": round((minutes or 0.0) * 60),
+            "avg_seconds": round((avg or 0.0) * 60),
+            "max_seconds": round((longest or 0.0) * 60),
             "answer_rate": round(100.0 * (answered or 0) / count, 1) if count else 0.0,
+        }
+
+    @api.model
+    def _comparable_bounds(self, period, offset, today=None):
+        """The period's dates and the previous period's, compared like with like.
+
+        A period still running is counted up to today ("so far") and the
+        previous period over the same number of days (at most its own
+        length): the 3rd of a month compares three days with three days,
+        not with the whole of last month.
+        """
+        today = today or fields.Date.context_today(self)
+        start, end = self._period_bounds(period, offset, today=today)
+        previous_start, previous_end = self._period_bounds(period, offset + 1, today=today)
+        so_far = start <= today < end
+        if so_far:
+            end = today + timedelta(days=1)
+            previous_end = min(previous_start + (end - start), previous_end)
+        return start, end, previous_start, previous_end, so_far
+
+    @api.model
+    def _line_names(self, numbers):
+        """Lines by name: a recorded line's name, else the number as people write it."""
+        names = {}
+        numbers = [n for n in numbers if n]
+        if numbers:
+            for line in self.env["call.recording.line"].search_fetch(
+                [("number_e164", "in", numbers)], ["number_e164", "name"]
+            ):
+                names.setdefault(line.number_e164, line.name)
+        return {
+            number: names.get(number) or phone_lib.format_international(number) or number
+            for number in numbers
         }
 
     @api.model
@@ -146,10 +209,12 @@ class CallRecordingReport(models.Model):
         """Figures of one period and of the one before it, for the dashboard.
 
         Everything is aggregated by PostgreSQL through ``_read_group`` on
-        this view, under the user's record rules and time zone.
+        this view, under the user's record rules and time zone.  A period
+        still running is compared with the same number of days of the
+        previous one (``so_far``).
         """
-        start, end = self._period_bounds(period, offset)
-        previous_start, previous_end = self._period_bounds(period, offset + 1)
+        offset = max(int(offset or 0), 0)
+        start, end, previous_start, previous_end, so_far = self._comparable_bounds(period, offset)
         utc_start, utc_end = self._utc_bounds(start, end)
         prev_utc_start, prev_utc_end = self._utc_bounds(previous_start, previous_end)
         domain = [("start_datetime", ">=", utc_start), ("start_datetime", "<", utc_end)]
@@ -167,19 +232,31 @@ class CallRecordingReport(models.Model):
                 ["__count", "answered_count:sum", "missed_count:sum", "duration_minutes:sum"],
                 order="__count desc",
             )
+            names = label([key for key, *_rest in rows])
             return [
                 {
                     "key": key.id if isinstance(key, models.BaseModel) else key,
-                    "name": label(key),
+                    "name": names[index],
                     "calls": count,
                     "answered": answered,
                     "missed": missed,
                     "minutes": round(minutes or 0.0, 2),
+                    "seconds": round((minutes or 0.0) * 60),
                 }
-                for key, count, answered, missed, minutes in rows
+                for index, (key, count, answered, missed, minutes) in enumerate(rows)
             ]
 
-        directions = dict(self._fields["direction"]._description_selection(self.env))
+        def agent_names(users):
+            return [u.display_name or self.env._("No agent") for u in users]
+
+        def line_names(numbers):
+            names = self._line_names(numbers)
+            return [names.get(n) or self.env._("Unknown line") for n in numbers]
+
+        def direction_names(keys):
+            directions = dict(self._fields["direction"]._description_selection(self.env))
+            return [directions.get(d, d) for d in keys]
+
         compliance = self._compliance_figures(domain, utc_start, utc_end)
         heat = self._read_group(
             domain, ["start_datetime:day_of_week", "start_datetime:hour_number"], ["__count"]
@@ -193,6 +270,8 @@ class CallRecordingReport(models.Model):
         return {
             "period": period,
             "offset": offset,
+            "so_far": so_far,
+            "days": (end - start).days,
             "start": fields.Date.to_string(start),
             "end": fields.Date.to_string(end - timedelta(days=1)),
             "previous_start": fields.Date.to_string(previous_start),
@@ -200,9 +279,9 @@ class CallRecordingReport(models.Model):
             "domain": domain,
             "current": current,
             "previous": previous,
-            "by_agent": breakdown("user_id", lambda u: u.display_name or self.env._("No agent")),
-            "by_line": breakdown("line_number_e164", lambda n: n or self.env._("Unknown line")),
-            "by_direction": breakdown("direction", lambda d: directions.get(d, d)),
+            "by_agent": breakdown("user_id", agent_names),
+            "by_line": breakdown("line_number_e164", line_names),
+            "by_direction": breakdown("direction", direction_names),
             "compliance": compliance,
             "heatmap": {
                 "weekdays": [{"dow": d, "name": self._weekday_name(d)} for d in weekdays],

@@ -8,3 +8,5 @@ from . import test_tour
 from . import test_import
 from . import test_webhook
 from . import test_push_api
+from . import test_work
+from . import test_upload

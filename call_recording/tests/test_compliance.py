@@ -4,6 +4,7 @@ import os
 import zipfile
 from datetime import date
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
@@ -314,6 +315,14 @@ class TestPurgeAndHold(ComplianceCommon):
     @freeze_time("2026-06-01")
     def test_dashboard_compliance_figures(self):
         self.old_news.action_consent_refused()
+        # the log's create_date is the database's clock, which freeze_time does
+        # not stop: put it on the frozen "today" the figures are counted up to
+        self.env["call.recording.purge.log"].flush_model()
+        self.env.cr.execute(
+            "UPDATE call_recording_purge_log SET create_date = %s WHERE call_reference = %s",
+            [fields.Datetime.now(), self.old_news.name],
+        )
+        self.env["call.recording.purge.log"].invalidate_model(["create_date"])
         Report = self.env["call.recording.report"].with_user(self.manager).with_context(tz="UTC")
         self.env["call.recording.request"].with_user(self.manager).create(
             {"partner_id": self.customer.id, "received_date": "2026-04-01"}

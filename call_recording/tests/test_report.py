@@ -91,9 +91,13 @@ class TestCallReport(CallRecordingCommon):
                 "minutes": 18.5,
                 "avg_minutes": 3.08,
                 "max_minutes": 10.0,
+                "seconds": 1110,
+                "avg_seconds": 185,
+                "max_seconds": 600,
                 "answer_rate": 66.7,
             },
         )
+        self.assertFalse(data["so_far"], "a past month is compared whole")
         self.assertEqual(data["previous"]["calls"], 2)
         self.assertEqual(data["previous"]["minutes"], 3.0)
         self.assertEqual(data["previous"]["answer_rate"], 50.0)
@@ -106,6 +110,77 @@ class TestCallReport(CallRecordingCommon):
         self.assertEqual(len(data["heatmap"]["weekdays"]), 7)
         # The current month (April) has none of the seeded calls.
         self.assertEqual(self.Report.get_dashboard_data("month", 0)["current"]["calls"], 0)
+
+    @freeze_time("2026-03-04 12:00:00")
+    def test_month_so_far_against_same_days(self):
+        """On the 4th, March's first 4 days are compared with February's first 4."""
+        bounds = self.Report._comparable_bounds("month", 0)
+        self.assertEqual(
+            [str(d) for d in bounds[:4]], ["2026-03-01", "2026-03-05", "2026-02-01", "2026-02-05"]
+        )
+        self.assertTrue(bounds[4])
+        data = self.Report.get_dashboard_data("month", 0)
+        self.assertTrue(data["so_far"])
+        self.assertEqual(data["days"], 4)
+        self.assertEqual((data["start"], data["end"]), ("2026-03-01", "2026-03-04"))
+        self.assertEqual(
+            (data["previous_start"], data["previous_end"]), ("2026-02-01", "2026-02-04")
+        )
+        # 3 seeded calls on 2 and 3 March, and the 2 of today (4 March)
+        self.assertEqual(data["current"]["calls"], 5)
+        # February's calls are on the 10th and 11th: not within its first 4 days
+        self.assertEqual(data["previous"]["calls"], 0)
+        # a past month is whole, and compared with the whole month before
+        self.assertFalse(self.Report._comparable_bounds("month", 1)[4])
+
+    @freeze_time("2026-03-31 12:00:00")
+    def test_so_far_never_beyond_the_previous_period(self):
+        """March 31 against February: all of February (28 days), not into March."""
+        _start, _end, previous_start, previous_end, so_far = self.Report._comparable_bounds(
+            "month", 0
+        )
+        self.assertTrue(so_far)
+        self.assertEqual((str(previous_start), str(previous_end)), ("2026-02-01", "2026-03-01"))
+        week = self.Report._comparable_bounds("week", 0)
+        self.assertEqual(
+            [str(d) for d in week[:4]], ["2026-03-30", "2026-04-01", "2026-03-23", "2026-03-25"]
+        )
+
+    @freeze_time("2026-04-15 12:00:00")
+    def test_lines_by_name(self):
+        self.env["call.recording.line"].create(
+            {"name": "Ügyfélszolgálat", "number": "+3615550100", "company_id": self.company.id}
+        )
+        data = self.Report.get_dashboard_data("month", 1)
+        # our line by its name, an unlisted number as people write it, none: "Unknown line"
+        self.assertEqual(
+            [row["name"] for row in data["by_line"]],
+            ["Ügyfélszolgálat", "+36 30 111 2222", "Unknown line"],
+        )
+        outbound = [row for row in data["by_direction"] if row["key"] == "outbound"]
+        self.assertEqual(outbound[0]["seconds"], 300)
+        self.env["call.recording.line"].search([("number_e164", "=", "+3615550100")]).unlink()
+        names = self.Report._line_names(["+3615550100", "+3615550200"])
+        self.assertEqual(names, {"+3615550100": "+36 1 555 0100", "+3615550200": "+36 1 555 0200"})
+
+    def test_weekday_names_in_local_time(self):
+        """Busiest Hours groups by weekday names, in the user's time zone."""
+        late = self._call(
+            self.agent_a, "+36301112222", start_datetime="2026-03-08 23:30:00"
+        )  # Sunday 23:30 UTC = Monday 00:30 in Budapest
+        for tz, day in (("UTC", "7"), ("Europe/Budapest", "1")):
+            self.env.invalidate_all()  # one time zone per request, as for a user
+            report = self.Report.with_context(tz=tz)
+            [row] = report.search_read([("call_id", "=", late.id)], ["weekday"])
+            self.assertEqual(row["weekday"], day, tz)
+        labels = dict(self.Report._fields["weekday"]._description_selection(self.env))
+        self.assertEqual(labels["1"], "Monday")
+        groups = self.Report._read_group(
+            [("call_id", "in", self.seeded.ids), ("start_datetime", ">=", "2026-03-01")],
+            ["weekday"],
+            ["__count"],
+        )
+        self.assertEqual(groups, [("1", 2), ("2", 1), ("3", 2), ("5", 1)])
 
     @freeze_time("2026-03-04 12:00:00")
     def test_period_bounds(self):

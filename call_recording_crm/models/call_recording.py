@@ -1,7 +1,10 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.fields import Domain
+
+from odoo.addons.call_recording.lib import phone as phone_lib
 
 
 class CallRecording(models.Model):
@@ -29,8 +32,7 @@ class CallRecording(models.Model):
         previous = {call.id: call.lead_id for call in self} if "lead_id" in vals else {}
         res = super().write(vals)
         if "lead_id" in vals:
-            for call in self.filtered(lambda c: c.lead_id and c.lead_id != previous[c.id]):
-                call._post_on_lead()
+            self.filtered(lambda c: c.lead_id and c.lead_id != previous[c.id])._post_on_leads()
         elif "partner_id" in vals:
             self.filtered(lambda c: not c.lead_id)._match_leads()
         return res
@@ -69,24 +71,82 @@ class CallRecording(models.Model):
             if lead:
                 call.sudo().lead_id = lead
 
+    def _post_on_leads(self):
+        """Tell both chatters: each lead once about its new calls, each call about its lead.
+
+        A lead that collects a customer's earlier calls gets one summary
+        message listing them, not one message per call.
+        """
+        for lead in self.lead_id:
+            calls = self.filtered(lambda c, lead=lead: c.lead_id == lead)
+            if len(calls) == 1:
+                body = Markup("%s %s") % (self.env._("Call"), calls._lead_call_summary())
+            else:
+                body = Markup("<p>%s</p><ul>%s</ul>") % (
+                    self.env._("%s calls linked to this lead:", len(calls)),
+                    Markup().join(
+                        Markup("<li>%s</li>") % call._lead_call_summary()
+                        for call in calls.sorted("start_datetime")
+                    ),
+                )
+            # sudo: an agent may link their call to a lead they cannot write on,
+            # and the note on the call is the system's record of the link.
+            lead.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
+            for call in calls:
+                call.sudo().message_post(
+                    body=Markup("%s %s")
+                    % (self.env._("Linked to"), lead._get_html_link(title=lead.name)),
+                    subtype_xmlid="mail.mt_note",
+                )
+
     def _post_on_lead(self):
-        """Tell both chatters: the lead about the call, the call about the lead."""
+        """Tell both chatters about this call's lead."""
         self.ensure_one()
-        lead = self.lead_id
+        self._post_on_leads()
+
+    def _lead_call_summary(self):
+        """``CR/2026/000123 (Inbound, 2:05, 12/01/2026 10:30)`` with a link to the call."""
+        self.ensure_one()
         direction = dict(self._fields["direction"]._description_selection(self.env))
-        # sudo: an agent may link their call to a lead they cannot write on,
-        # and the note on the call is the system's record of the link.
-        lead.sudo().message_post(
-            body=Markup("%s %s (%s, %s)")
-            % (
-                self.env._("Call"),
-                self._get_html_link(title=self.name),
-                direction[self.direction],
-                self.duration_display,
-            ),
-            subtype_xmlid="mail.mt_note",
+        start = fields.Datetime.context_timestamp(self, self.start_datetime)
+        lang = self.env["res.lang"]._get_data(code=self.env.lang or "en_US")
+        date_format = lang.date_format or "%Y-%m-%d"
+        time_format = "%H:%M"
+        return Markup("%s (%s, %s, %s)") % (
+            self._get_html_link(title=self.name),
+            direction[self.direction],
+            self.duration_display,
+            start.strftime(f"{date_format} {time_format}"),
         )
-        self.sudo().message_post(
-            body=Markup("%s %s") % (self.env._("Linked to"), lead._get_html_link(title=lead.name)),
-            subtype_xmlid="mail.mt_note",
-        )
+
+    def action_create_lead(self):
+        """A new lead with the call's number (and contact) filled in, linked to the call."""
+        self.ensure_one()
+        self.check_access("write")
+        if self.lead_id:
+            raise UserError(self.env._("This call is already on a lead."))
+        number = self.external_number_e164
+        if not number and not self.partner_id:
+            raise UserError(self.env._("This call has neither a contact nor a number."))
+        Lead = self.env["crm.lead"]
+        Lead.check_access("create")
+        vals = {
+            "name": self.env._("Call from %s", self._other_party_label()),
+            "phone": phone_lib.format_international(number) or number or False,
+            "user_id": self.env.uid,
+            "company_id": self.company_id.id,
+        }
+        if self.partner_id:
+            vals["partner_id"] = self.partner_id.id
+        lead = Lead.create(vals)
+        if not self.lead_id:
+            # sudo: as in _match_leads, the link is the system's.
+            self.sudo().lead_id = lead
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": lead.id,
+            "view_mode": "form",
+            "views": [[False, "form"]],
+            "target": "current",
+        }

@@ -1,3 +1,4 @@
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.call_recording.tests.common import CallRecordingCommon
@@ -61,6 +62,52 @@ class TestCrmCalls(CallRecordingCommon):
             {"name": "Callback", "phone": "+3619117070", "company_id": self.company.id}
         )
         self.assertEqual(call.lead_id, lead)
+
+    def test_new_lead_posts_one_summary_of_earlier_calls(self):
+        """A lead that collects 3 earlier calls says so once, listing them."""
+        customer = self.env["res.partner"].create(
+            {"name": "Sok Hívás Kft.", "is_company": True, "phone": "+36 1 911 6060"}
+        )
+        calls = self.env["call.recording"]
+        for offset in range(3):
+            calls |= self._call(
+                self.salesman, "+3619116060", start_datetime=f"2026-03-0{offset + 1} 10:00:00"
+            )
+        self.assertFalse(calls.lead_id)
+        lead = self.env["crm.lead"].create(
+            {"name": "Many calls", "partner_id": customer.id, "company_id": self.company.id}
+        )
+        self.assertEqual(calls.lead_id, lead)
+        about_calls = lead.message_ids.filtered(
+            lambda m: any(call.name in (m.body or "") for call in calls)
+        )
+        self.assertEqual(len(about_calls), 1, "one summary message, not one per call")
+        for call in calls:
+            self.assertIn(call.name, about_calls.body)
+            linked = call.message_ids.filtered(lambda m: "Many calls" in (m.body or ""))
+            self.assertEqual(len(linked), 1, "each call notes its lead once")
+        self.assertIn("3 calls", about_calls.body)
+
+    def test_create_lead_from_unknown_number(self):
+        call = self._call(self.salesman, "06 30 911 4545")
+        self.assertEqual(call.partner_match, "unknown")
+        action = call.with_user(self.salesman).action_create_lead()
+        lead = self.env["crm.lead"].browse(action["res_id"])
+        self.assertEqual(lead.phone_sanitized, "+36309114545")
+        self.assertEqual(lead.user_id, self.salesman)
+        self.assertEqual(lead.company_id, self.company)
+        self.assertIn("+36 30 911 4545", lead.name)
+        self.assertEqual(call.lead_id, lead)
+        with self.assertRaises(UserError):
+            call.with_user(self.salesman).action_create_lead()
+
+    def test_create_lead_needs_crm_rights(self):
+        call = self._call(self.agent_a, "06 30 911 4546")
+        with self.assertRaises(AccessError):
+            call.with_user(self.agent_a).action_create_lead()
+        with self.assertRaises(AccessError):
+            self._call(self.agent_b, "06 30 911 4547").with_user(self.salesman).action_create_lead()
+        self.assertFalse(call.lead_id)
 
     def test_closed_leads_not_used(self):
         self.lead.action_set_lost()

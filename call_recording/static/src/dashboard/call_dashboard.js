@@ -1,17 +1,20 @@
 import { Component, onWillStart, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
+import { deserializeDate, formatDate } from "@web/core/l10n/dates";
 import { useService } from "@web/core/utils/hooks";
-import { formatFloat } from "@web/views/fields/formatters";
+import { formatFloat, formatInteger } from "@web/views/fields/formatters";
+import { formatDuration } from "../utils/format";
 
+/** Counts as whole numbers, durations as m:ss (as on the calls), rates in %. */
 const KPIS = [
-    { key: "calls", label: _t("Calls"), digits: 0 },
-    { key: "minutes", label: _t("Minutes"), digits: 1 },
-    { key: "answered", label: _t("Answered"), digits: 0 },
-    { key: "missed", label: _t("Missed"), digits: 0, lowerIsBetter: true },
-    { key: "answer_rate", label: _t("Answer rate (%)"), digits: 1 },
-    { key: "avg_minutes", label: _t("Average length (min)"), digits: 2 },
-    { key: "max_minutes", label: _t("Longest call (min)"), digits: 2 },
+    { key: "calls", label: _t("Calls"), kind: "count" },
+    { key: "seconds", label: _t("Talk time"), kind: "duration" },
+    { key: "answered", label: _t("Answered"), kind: "count" },
+    { key: "missed", label: _t("Missed"), kind: "count", lowerIsBetter: true },
+    { key: "answer_rate", label: _t("Answer rate"), kind: "percent" },
+    { key: "avg_seconds", label: _t("Average length"), kind: "duration" },
+    { key: "max_seconds", label: _t("Longest call"), kind: "duration" },
 ];
 
 /**
@@ -56,8 +59,38 @@ export class CallDashboard extends Component {
         await this.load();
     }
 
-    format(value, digits) {
-        return formatFloat(value || 0, { digits: [16, digits] });
+    format(value, kind = "count") {
+        if (kind === "duration") {
+            return formatDuration(value || 0);
+        }
+        if (kind === "percent") {
+            return `${formatFloat(value || 0, { digits: [16, 1] })} %`;
+        }
+        return formatInteger(value || 0);
+    }
+
+    formatDay(value) {
+        return value ? formatDate(deserializeDate(value)) : "";
+    }
+
+    get previousTitle() {
+        return this.state.data.so_far
+            ? _t("The same number of days of the previous period")
+            : _t("The previous period");
+    }
+
+    get periodLabel() {
+        const data = this.state.data;
+        const current = `${this.formatDay(data.start)} – ${this.formatDay(data.end)}`;
+        const previous = `${this.formatDay(data.previous_start)} – ${this.formatDay(data.previous_end)}`;
+        if (data.so_far) {
+            return _t("%(current)s so far (%(days)s days), compared with %(previous)s, the same number of days", {
+                current,
+                previous,
+                days: data.days,
+            });
+        }
+        return _t("%(current)s, compared with %(previous)s", { current, previous });
     }
 
     delta(kpi) {

@@ -80,10 +80,16 @@ registry.category("web_tour.tours").add("call_recording_agent_tour", {
             run: "click",
         },
         {
-            content: "The call form has a seekable player and a download button",
-            trigger: ".o_form_view .o_call_audio_player audio.o_call_audio_native[controls]",
+            content: "The call form has the full player (waveform, skip, speed) and a download button",
+            trigger: ".o_form_view .o_call_audio_full canvas",
             run() {
-                const link = document.querySelector(".o_form_view .o_call_audio_download");
+                const player = document.querySelector(".o_form_view .o_call_audio_full");
+                for (const part of [".o_call_audio_back", ".o_call_audio_forward", ".o_call_audio_speed"]) {
+                    if (!player.querySelector(part)) {
+                        throw new Error(`the player has no ${part}`);
+                    }
+                }
+                const link = player.querySelector(".o_call_audio_download");
                 if (!link || !link.getAttribute("href").endsWith("/audio?download=1")) {
                     throw new Error("no download button");
                 }
@@ -100,8 +106,8 @@ registry.category("web_tour.tours").add("call_recording_manager_dashboard_tour",
             trigger: ".o_call_dashboard .o_call_kpi[data-kpi=calls] .o_call_kpi_value:contains(3)",
         },
         {
-            content: "Minutes are summed",
-            trigger: ".o_call_dashboard .o_call_kpi[data-kpi=minutes] .o_call_kpi_value:contains(6.0)",
+            content: "Talk time is summed, as m:ss",
+            trigger: ".o_call_dashboard .o_call_kpi[data-kpi=seconds] .o_call_kpi_value:contains(6:00)",
         },
         {
             content: "The agents are listed",
