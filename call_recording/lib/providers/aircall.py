@@ -80,10 +80,15 @@ class AircallAdapter(ProviderAdapter):
             "X-AircallApi-Reset",
             clock=config_clock(config),
             sleep=config_sleep(config),
-            max_wait=float(config.get("rate_limit_max_wait") or 60),
+            max_wait=float(
+                60 if config.get("rate_limit_max_wait") is None else config["rate_limit_max_wait"]
+            ),
+            provider=self.name,
         )
+        # one limiter for every thread of the run (listing and downloads)
         self.client.before = self.limiter.wait
         self.client.after = self.limiter.update
+        self.client.limiter = self.limiter
 
     # -- API -------------------------------------------------------------
 
