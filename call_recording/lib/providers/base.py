@@ -85,6 +85,9 @@ class ProviderCall:
     #: (None: not said): its length in seconds, its size in bytes
     recording_duration: int | None = None
     recording_size: int | None = None
+    #: no recording yet, but the provider may still add one (it processes
+    #: them after the call): the call is read again for a while
+    recording_expected: bool = False
     #: provider fields kept for the record (shown to administrators)
     raw: dict = field(default_factory=dict)
 

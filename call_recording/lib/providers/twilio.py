@@ -140,7 +140,7 @@ class _Legs:
 
 
 def _sides(raw, child):
-    """``(direction, caller, callee, agent, leg that tells the outcome)`` of a conversation.
+    """``(direction, caller, callee, agent, leg that tells the answer)`` of a conversation.
 
     A Twilio Client identity (``client:alice``) is an agent, never a number.
     """
@@ -394,10 +394,11 @@ class TwilioAdapter(ProviderAdapter):
             external_id=sid,
             start=start,
             direction=direction,
+            # the answer is the <Dial> leg's; the length the whole conversation's
             state=STATES.get(speaker["status"], "failed"),
             caller_number=_number(sender),
             callee_number=_number(receiver),
-            duration=int(speaker.get("duration") or 0),
+            duration=int(raw.get("duration") or 0),
             agent_external_id=agent,
             agent_name=agent,
             recording_ref=None,
