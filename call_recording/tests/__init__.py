@@ -9,3 +9,4 @@ from . import test_import
 from . import test_webhook
 from . import test_push_api
 from . import test_import_providers
+from . import test_import_day

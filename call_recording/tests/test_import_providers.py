@@ -6,6 +6,7 @@ fields only.
 """
 
 import io
+import time
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -256,11 +257,15 @@ class TestRateLimit(ImportCase):
         fake.rate_limit_per_minute = 5
         ids = [self.add("aircall", start=self.ago(minutes=5 * i)) for i in range(1, 13)]
         waited = []
+        real_sleep = time.sleep
         with freeze_time(fields.Datetime.now()) as frozen:
 
             def sleep(seconds):
+                # a thread that waits really waits (a little), and the minute
+                # passes only when it is over: the other threads are still in it
                 waited.append(seconds)
-                frozen.tick(timedelta(seconds=seconds))  # the provider's minute passes
+                real_sleep(min(seconds, 60) / 400)
+                frozen.tick(timedelta(seconds=seconds))
 
             with patch("time.sleep", side_effect=sleep):
                 log = self.sync(provider)
@@ -270,6 +275,8 @@ class TestRateLimit(ImportCase):
         self.assertEqual(set(calls.mapped("recording_status")), {"available"})
         self.assertEqual(log.audio_downloaded, len(ids))
         self.assertFalse(calls.filtered("import_attempts"), "a recording was postponed")
+        # at most the requests already on their way when the quota ran out
+        self.assertLessEqual(fake.refused, 4 * (len(ids) // 5 + 1))
         self.assertGreater(sum(waited), 30, "never waited for the reset")
 
 

@@ -56,12 +56,15 @@ class FakeAircall(FakeProvider):
         self.result_cap = result_cap
         self._window_start = None
         self._window_count = 0
+        #: requests answered 429 because the quota was used up
+        self.refused = 0
 
     def make_id(self, start, direction):
         return str(1_000_000 + self.new_id())
 
     def _reset_limits(self):
         self._window_start, self._window_count = None, 0
+        self.refused = 0
 
     def error_body(self, status):
         errors = {
@@ -182,6 +185,8 @@ class FakeAircall(FakeProvider):
             return Reply(401, self.error_body(401))
         quota, exhausted = self._quota()
         if exhausted:
+            with self.lock:
+                self.refused += 1
             return Reply(429, self.error_body(429), headers=quota)
         reply = self._api(method, path, query)
         reply.headers.update(quota)

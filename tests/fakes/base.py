@@ -20,6 +20,7 @@ import hmac
 import itertools
 import json
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -117,6 +118,16 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = _serve
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a client that closed its kept-alive connection is no error of ours
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeProvider:
     """Base of the fake servers; subclasses implement :meth:`route`."""
 
@@ -145,8 +156,7 @@ class FakeProvider:
 
     def start(self, port=0, host="127.0.0.1"):
         """Serve on ``host:port`` (a free port by default) in a daemon thread."""
-        server = ThreadingHTTPServer((host, port), _Handler)
-        server.daemon_threads = True
+        server = _Server((host, port), _Handler)
         server.fake = self
         self._server = server
         self._thread = threading.Thread(
