@@ -382,7 +382,7 @@ class CallRecordingProvider(models.Model):
         now = datetime.now(UTC)
         error = None
         try:
-            sink.process_webhook_events()
+            sink.process_webhook_events(engine.adapter)
             stats = engine.run(
                 cursor.replace(tzinfo=UTC),
                 now,

@@ -406,8 +406,12 @@ class ProviderSink(SyncSink):
 
     # -- webhooks ----------------------------------------------------------
 
-    def process_webhook_events(self):
-        """Read back the calls that webhooks announced without their data."""
+    def process_webhook_events(self, adapter=None):
+        """Read back the calls that webhooks announced without their data.
+
+        ``adapter`` is the run's (its rate limiter is the run's); the
+        provider's quota running out stops here, the events stay pending.
+        """
         Event = self.env["call.recording.webhook.event"].sudo()
         events = Event.search(
             [("provider_id", "=", self.provider.id), ("state", "=", "pending")],
@@ -416,10 +420,12 @@ class ProviderSink(SyncSink):
         )
         if not events:
             return
-        adapter = self.provider._adapter()
+        adapter = adapter or self.provider._adapter()
         for event in events:
             try:
                 pcall = adapter.refresh_call(event.external_id)
+            except ProviderRateLimited:
+                break  # not the event's fault: read back by a later run
             except ProviderError as exc:
                 event.write(
                     {
