@@ -112,16 +112,6 @@ class CallRecording(models.Model):
             self.env.ref("call_recording.ir_cron_call_recording_provider_sync")._trigger()
         return True
 
-    @api.depends(
-        "caller_number",
-        "callee_number",
-        "direction",
-        "company_id.country_id",
-        "provider_id.line_ids.number_e164",
-    )
-    def _compute_numbers(self):
-        return super()._compute_numbers()
-
     def _phone_region(self):
         """The region of national numbers: the company's country, else the
         account's lines' (a company without a country whose lines are +36)."""

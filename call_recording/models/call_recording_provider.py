@@ -38,6 +38,8 @@ PROVIDER_STATES = [
 SYNC_LOCK_KEY = 0x43525359  # "CRSY"
 #: How long a "Sync now" from the form may run before leaving the rest to the cron.
 MANUAL_SYNC_SECONDS = 120
+#: The longest Retry-After a "Sync now" sleeps; a longer one leaves the rest to the cron.
+MANUAL_MAX_RETRY_AFTER = 5
 
 
 class CallRecordingProvider(models.Model):
@@ -209,12 +211,12 @@ class CallRecordingProvider(models.Model):
     # Adapter
     # ------------------------------------------------------------------
 
-    def _adapter(self, rate_limit_max_wait=None):
+    def _adapter(self, manual=False):
         """The plain-Python client of this account's API.
 
-        ``rate_limit_max_wait``: the longest wait for a provider's rate limit
-        before a request gives up (a run started by hand does not wait: it
-        leaves the rest to the import job).
+        ``manual``: for a run started by hand, which does not wait for the
+        provider's rate limit (nor long for a ``Retry-After``): it leaves
+        the rest to the import job.
         """
         self.ensure_one()
         if self.provider_type == "push":
@@ -238,8 +240,8 @@ class CallRecordingProvider(models.Model):
         }
         if account.rate_limit_per_minute:
             config["rate_limit_per_minute"] = account.rate_limit_per_minute
-        if rate_limit_max_wait is not None:
-            config["rate_limit_max_wait"] = rate_limit_max_wait
+        if manual:
+            config.update(rate_limit_max_wait=0, max_retry_after=MANUAL_MAX_RETRY_AFTER)
         config.update(self.env.context.get("call_recording_adapter_config") or {})
         return providers_lib.get_adapter(account.provider_type, config)
 
@@ -375,9 +377,7 @@ class CallRecordingProvider(models.Model):
         self._commit()
         deadline = datetime.now(UTC) + timedelta(seconds=time_budget) if time_budget else None
         sink = ProviderSink(self, log, deadline)
-        engine = SyncEngine(
-            self._adapter(rate_limit_max_wait=0 if trigger == "manual" else None), sink
-        )
+        engine = SyncEngine(self._adapter(manual=trigger == "manual"), sink)
         cursor = fields.Datetime.to_datetime(self.sync_cursor or self.sync_start)
         now = datetime.now(UTC)
         error = None

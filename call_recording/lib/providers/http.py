@@ -104,11 +104,16 @@ class RetryPolicy:
         return min(self.backoff_factor * 2 ** max(attempt - 1, 0), 30.0)
 
     def delay(self, response, attempt):
-        """Seconds to wait before retrying after ``response`` (Retry-After for 429/503)."""
+        """Seconds to wait before retrying after ``response``, or None: do not retry.
+
+        ``Retry-After`` (429, 503) is honoured up to ``max_retry_after``; a
+        longer one is not slept on: the answer goes back (the run ends and
+        the next one comes when the provider asked).
+        """
         if response.status_code in (429, 503):
             retry_after = retry_after_of(response)
             if retry_after is not None:
-                return min(retry_after, self.max_retry_after)
+                return retry_after if retry_after <= self.max_retry_after else None
         return self.backoff(attempt)
 
 
@@ -480,6 +485,8 @@ class ApiClient:
                 delay = 0  # the limiter makes this and every other thread wait
             else:
                 delay = self.policy.delay(response, attempt)
+                if delay is None:
+                    return response
             response.close()
             if delay:
                 self.policy.sleep(delay)
