@@ -502,3 +502,12 @@ def test_webhook_signed_by_the_sdks_request_validator(twilio_fake, adapter, deli
     assert not validator.validate(url, form, forged)
     with pytest.raises(WebhookRejected):
         adapter.parse_webhook(url, {"X-Twilio-Signature": forged}, b"", form)
+
+
+def test_unreadable_conversation_is_reported_once(twilio_fake, adapter, now, since, list_all):
+    good = add(twilio_fake, now - timedelta(minutes=20), agent_id="alice")
+    bad = add(twilio_fake, now - timedelta(minutes=10), agent_id="bob")
+    twilio_fake.corrupt_call(bad)
+    calls, errors, _pages = list_all(adapter, since, now)
+    assert [ext for ext, _reason in errors] == [bad]
+    assert {c.external_id for c in calls} == {good}

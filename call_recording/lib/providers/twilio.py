@@ -119,6 +119,7 @@ class _Legs:
         self.parents = {}  # sid -> raw parent leg already listed
         self.children = {}  # parent sid -> [raw child legs]
         self.merged = {}  # parent sid -> how many children its last call had
+        self.unreadable = set()  # parent sids already reported unreadable
 
     def add_child(self, raw):
         known = self.children.setdefault(raw["parent_call_sid"], [])
@@ -290,6 +291,7 @@ class TwilioAdapter(ProviderAdapter):
                     page.calls.append(self._conversation(raw, legs=legs))
             except (KeyError, TypeError, ValueError, AttributeError, MalformedData) as exc:
                 page.errors.append((sid or "?", _unreadable(exc)))
+                legs.unreadable.add(sid)
             finally:
                 if sid and sid not in legs.merged:
                     legs.emitted(sid, raw)
@@ -301,6 +303,9 @@ class TwilioAdapter(ProviderAdapter):
         not bring (it started before the window): the conversation is read
         again with them."""
         for parent_sid in legs.take_orphans(final=not page.next_cursor):
+            if parent_sid in legs.unreadable:
+                legs.merged[parent_sid] = len(legs.children[parent_sid])
+                continue  # already reported, read again by the next runs
             try:
                 raw = legs.parents.get(parent_sid) or self._read_call(parent_sid)
                 call = self._conversation(raw, legs=legs) if raw else None
