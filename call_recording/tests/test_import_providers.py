@@ -11,12 +11,12 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.tests import freeze_time, tagged
+from odoo.tests import HttpCase, freeze_time, tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 from odoo.addons.call_recording.lib.providers import http as http_lib
 
-from .provider_common import ProviderCommon, sha256
+from .provider_common import CREDENTIALS, ProviderCommon, sha256
 
 #: the path of each provider's recording downloads on its fake
 MEDIA = {"twilio": "/Recordings/", "aircall": "/s3/", "zadarma": "/download/"}
@@ -329,3 +329,37 @@ class TestSmallerPoints(ImportCase):
         missed = self.add("aircall", start=self.ago(hours=3), audio=None, state="missed")
         self.sync(provider)
         self.assertFalse(self.call(provider, missed).import_recheck_until)
+
+
+@tagged("post_install", "-at_install")
+class TestTwilioWebhookLegs(HttpCase, ImportCase):
+    def test_recording_callback_of_a_softphone_call_signed_by_the_sdk(self):
+        """The recordingStatusCallback names the parent leg: one outbound call."""
+        from twilio.request_validator import RequestValidator  # noqa: PLC0415
+
+        provider, fake = self.providers["twilio"], self.fakes["twilio"]
+        ext = self.add(
+            "twilio",
+            direction="outbound",
+            caller="+3615550100",
+            callee="+36309012345",
+            agent_id="alice",
+        )
+        url = f"{self.base_url()}/call_recording/webhook/twilio/{provider.sudo().webhook_key}"
+        form = fake.webhook_payload(ext)
+        signature = RequestValidator(CREDENTIALS["twilio"]["secret"]).compute_signature(url, form)
+        response = self.url_open(url, data=form, headers={"X-Twilio-Signature": signature})
+        self.assertEqual(response.status_code, 200)
+        provider._sync(trigger="webhook")
+        call = self.calls_of(provider)
+        self.assertEqual(len(call), 1)
+        self.assertEqual((call.external_id, call.direction), (ext, "outbound"))
+        self.assertEqual(call.external_number_e164, "+36309012345")
+        self.assertEqual(call.recording_status, "available")
+        # a forged signature is refused, as the SDK refuses it
+        forged = dict(form, CallSid=fake.child_sid(ext))
+        self.assertFalse(
+            RequestValidator(CREDENTIALS["twilio"]["secret"]).validate(url, forged, signature)
+        )
+        response = self.url_open(url, data=forged, headers={"X-Twilio-Signature": signature})
+        self.assertEqual(response.status_code, 403)
