@@ -64,8 +64,9 @@ calls = 0
 day = since
 while day < until:
     end = min(day + timedelta(days=1), until)
-    url = (f"{base}/2010-04-01/Accounts/{login}/Calls.json?StartTime>={day:%Y-%m-%d}"
-           f"&StartTime<={end:%Y-%m-%d}&PageSize=50")
+    # exact instants (a bare date is midnight at the start of that day)
+    url = (f"{base}/2010-04-01/Accounts/{login}/Calls.json?StartTime>={day:%Y-%m-%dT%H:%M:%SZ}"
+           f"&StartTime<={end:%Y-%m-%dT%H:%M:%SZ}&PageSize=50")
     while url:
         page = session.get(url, timeout=30)
         page.raise_for_status()

@@ -7,7 +7,9 @@ in ``X-Odoo-Database``.  Configuration from the environment, overridden by
 the options: CALL_RECORDING_URL (http://localhost:8069), CALL_RECORDING_DB,
 CALL_RECORDING_API_KEY, CALL_RECORDING_PROVIDER (the push account's id or
 name).  Prints the JSON answer; exits 1 with the server's message and the
-field errors when the call is refused.
+field errors when the call is refused.  A retryable answer (503 while the
+same call is being stored by another delivery, 502/504, no answer) is sent
+again, up to five times, waiting as ``Retry-After`` says.
 
     ./push_json2.py --external-id pbx-1001 --direction inbound \
         --start 2026-11-28T09:30:00+01:00 --duration 95 \
@@ -20,6 +22,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 
 import requests
 
@@ -48,6 +51,29 @@ def parse_args(argv=None):
     return args
 
 
+#: answers worth sending the same delivery again for (the push is idempotent):
+#: the same call being stored by another delivery (503 with Retry-After),
+#: Odoo restarting or overloaded (502, 504)
+RETRYABLE = (502, 503, 504)
+
+
+def post_retrying(url, body, headers, timeout, *, attempts=5, sleep=time.sleep):
+    """POST, and again on a retryable answer or no answer, waiting as told."""
+    for attempt in range(1, attempts + 1):
+        try:
+            response = requests.post(url, json=body, headers=headers, timeout=timeout)
+        except requests.ConnectionError:
+            if attempt == attempts:
+                raise
+            sleep(2**attempt)
+            continue
+        if response.status_code not in RETRYABLE or attempt == attempts:
+            return response
+        retry_after = response.headers.get("Retry-After", "")
+        sleep(min(int(retry_after) if retry_after.isdigit() else 2**attempt, 60))
+    return response
+
+
 def main(argv=None):
     args = parse_args(argv)
     vals = {
@@ -71,11 +97,11 @@ def main(argv=None):
     headers = {"Authorization": f"bearer {args.api_key}"}
     if args.db:
         headers["X-Odoo-Database"] = args.db
-    response = requests.post(
+    response = post_retrying(
         f"{args.url.rstrip('/')}/json/2/call.recording/push_call",
-        json={"vals": vals},
-        headers=headers,
-        timeout=args.timeout,
+        {"vals": vals},
+        headers,
+        args.timeout,
     )
     try:
         body = response.json()

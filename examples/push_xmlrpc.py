@@ -5,7 +5,9 @@ Configuration from the environment, overridden by the options:
 CALL_RECORDING_URL (http://localhost:8069), CALL_RECORDING_DB,
 CALL_RECORDING_LOGIN, CALL_RECORDING_API_KEY, CALL_RECORDING_PROVIDER
 (the push account's id or name).  Prints the JSON answer; exits 1 with the
-server's message when the call is refused.
+server's message when the call is refused.  A retryable answer (a fault
+starting with "Busy:" while the same call is being stored by another
+delivery, 502-504, no answer) is sent again, up to five times.
 
     ./push_xmlrpc.py --external-id pbx-1001 --direction inbound \
         --start 2026-11-28T09:30:00+01:00 --duration 95 \
@@ -18,6 +20,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 import xmlrpc.client
 
 
@@ -43,6 +46,28 @@ def parse_args(argv=None):
         if not getattr(args, name):
             parser.error(f"--{name.replace('_', '-')} (or its CALL_RECORDING_ variable) is needed")
     return args
+
+
+def retryable(error):
+    """Worth sending again: the same call being stored by another delivery
+    (a fault starting with "Busy:"), Odoo restarting, or no answer."""
+    if isinstance(error, xmlrpc.client.Fault):
+        return error.faultString.startswith("Busy:")
+    if isinstance(error, xmlrpc.client.ProtocolError):
+        return error.errcode in (502, 503, 504)
+    return isinstance(error, OSError)
+
+
+def execute_retrying(call, attempts=5, sleep=time.sleep):
+    """``call()``, again on a retryable error, up to ``attempts`` times (idempotent)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except (xmlrpc.client.Fault, xmlrpc.client.ProtocolError, OSError) as error:
+            if attempt == attempts or not retryable(error):
+                raise
+            sleep(2**attempt)
+    raise AssertionError("unreachable")
 
 
 def main(argv=None):
@@ -74,8 +99,10 @@ def main(argv=None):
         return 1
     models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
     try:
-        result = models.execute_kw(
-            args.db, uid, args.api_key, "call.recording", "push_call", [vals]
+        result = execute_retrying(
+            lambda: models.execute_kw(
+                args.db, uid, args.api_key, "call.recording", "push_call", [vals]
+            )
         )
     except xmlrpc.client.Fault as fault:
         sys.stderr.write(f"error: {fault.faultString}\n")

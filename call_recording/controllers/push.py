@@ -1,10 +1,11 @@
+import json
 import logging
 
 from odoo import http
 from odoo.exceptions import AccessError
-from odoo.http import request
+from odoo.http import Response, request
 
-from ..models.call_recording_push import PushError
+from ..models.call_recording_push import PushBusy, PushError
 
 _logger = logging.getLogger(__name__)
 
@@ -21,8 +22,13 @@ class CallRecordingPush(http.Controller):
     integration user (``Authorization: Bearer <key>``).  The file part is
     spooled to disk by werkzeug and streamed into the filestore; the
     answer is JSON: 201 created, 200 known call (updated or unchanged),
-    400 invalid fields, 401 no or bad key, 403 not an integration user,
-    409 duplicate with different content, 413 too large.
+    400 invalid fields or a body that ended before its end
+    (``incomplete_body``), 401 no or bad key, 403 not an integration user,
+    409 duplicate with different content, 413 too large (also for a body
+    over the limit, before it is read), 503 with ``Retry-After`` when the
+    same call is being stored by another delivery (retryable).  The last
+    two are answered by ``ir.http._handle_error``: they happen before or
+    after this method runs.
     """
 
     def _max_content_length(self):
@@ -39,8 +45,14 @@ class CallRecordingPush(http.Controller):
         max_content_length=_max_content_length,
     )
     def call_recording_push(self, **kwargs):
-        form = request.httprequest.form
-        files = request.httprequest.files
+        httprequest = request.httprequest
+        form = httprequest.form
+        files = httprequest.files
+        if not form and not files and (httprequest.content_length or 0) > 0:
+            # werkzeug (2.3 and later) gives an empty form for a multipart
+            # body that ended before its closing boundary (the sender died
+            # mid-upload)
+            return incomplete_body_response()
         vals = {key: form.get(key) for key in form}
         if "sha256" in vals and "audio_sha256" not in vals:
             vals["audio_sha256"] = vals.pop("sha256")
@@ -64,6 +76,8 @@ class CallRecordingPush(http.Controller):
                 audio_stream=upload.stream if upload else None,
                 audio_filename=upload.filename if upload else None,
             )
+        except PushBusy:
+            raise  # Odoo runs the request again (see PushBusy)
         except PushError as exc:
             errors = {
                 409: "conflict",
@@ -83,3 +97,44 @@ class CallRecordingPush(http.Controller):
 
     def _answer(self, status, data):
         return request.make_json_response(data, status=status)
+
+
+def busy_response(exc):
+    """The JSON answer of a delivery still colliding with another one: 503, retryable."""
+    return Response(
+        json.dumps(
+            {"error": "busy", "message": str(exc), "errors": exc.errors},
+            ensure_ascii=False,
+        ),
+        status=503,
+        headers=[("Content-Type", "application/json"), ("Retry-After", str(exc.retry_after))],
+    )
+
+
+def incomplete_body_response():
+    """A body that ended before its end: said as such (400), not as missing fields."""
+    return Response(
+        json.dumps(
+            {
+                "error": "incomplete_body",
+                "message": request.env._(
+                    "The request body is incomplete (it ended before its announced length "
+                    "or before the end of its multipart form); nothing was stored. "
+                    "Send it again."
+                ),
+                "errors": {},
+            },
+            ensure_ascii=False,
+        ),
+        status=400,
+        headers=[("Content-Type", "application/json")],
+    )
+
+
+def too_large_response(message):
+    """The documented JSON 413 for a body over the limit (werkzeug would answer HTML)."""
+    return Response(
+        json.dumps({"error": "too_large", "message": message, "errors": {}}, ensure_ascii=False),
+        status=413,
+        headers=[("Content-Type", "application/json")],
+    )

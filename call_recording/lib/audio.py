@@ -108,6 +108,64 @@ def store_stream(stream, directory, max_size=None, chunk_size=CHUNK_SIZE):
     return StoredAudio(path, size, mimetype, sha1.hexdigest(), sha256.hexdigest())
 
 
+#: a WAV size field that means "unknown" (a recorder that streamed the file)
+_WAV_UNKNOWN = (0, 0xFFFFFFFF)
+#: how much of the head of a file :func:`incomplete_reason` looks at
+HEAD_SIZE = 4096
+
+
+def wav_layout(head):
+    """``(riff_end, data_start, data_end, byte_rate)`` of a WAV file's header, or None.
+
+    ``head`` is the file's first bytes (:data:`HEAD_SIZE` is plenty).  The
+    ends are the sizes the header announces (None when it says "unknown");
+    ``data_end`` is None too when the data chunk is not within ``head``.
+    """
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    riff_size = struct.unpack_from("<I", head, 4)[0]
+    riff_end = None if riff_size in _WAV_UNKNOWN else riff_size + 8
+    offset, byte_rate = 12, None
+    while offset + 8 <= len(head):
+        chunk_id = head[offset : offset + 4]
+        chunk_size = struct.unpack_from("<I", head, offset + 4)[0]
+        if chunk_id == b"fmt " and offset + 16 <= len(head):
+            byte_rate = struct.unpack_from("<I", head, offset + 16)[0] or None
+        if chunk_id == b"data":
+            data_start = offset + 8
+            data_end = None if chunk_size in _WAV_UNKNOWN else data_start + chunk_size
+            return riff_end, data_start, data_end, byte_rate
+        offset += 8 + chunk_size + (chunk_size & 1)
+    return riff_end, None, None, byte_rate
+
+
+def incomplete_reason(head, size, expected_duration=None, expected_size=None):
+    """Why a downloaded recording is not whole, or None when nothing says so.
+
+    ``head`` is the file's first bytes and ``size`` its length.  Checked:
+    the size the provider announced, the sizes a WAV header announces, and
+    a WAV's length against the duration the provider announced (one second
+    of margin: providers round).  Other formats carry no length to check.
+    """
+    if expected_size and size != expected_size:
+        return f"{size} bytes received, the provider announced {expected_size}"
+    layout = wav_layout(head)
+    if layout is None:
+        return None
+    riff_end, data_start, data_end, byte_rate = layout
+    if riff_end and size < riff_end:
+        return f"the WAV file announces {riff_end} bytes, {size} were received"
+    if data_end and size < data_end:
+        return f"the WAV file announces {data_end - data_start} bytes of sound, fewer came"
+    if expected_duration and byte_rate and data_start:
+        seconds = (min(size, data_end or size) - data_start) / byte_rate
+        if seconds + 1 < expected_duration:
+            return (
+                f"{seconds:.1f} s of sound received, the provider announced {expected_duration} s"
+            )
+    return None
+
+
 def remove_stale_parts(directory, older_than_seconds=3600, now=None):
     """Delete temporary files that a killed process left in ``directory``.
 

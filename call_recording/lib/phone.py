@@ -129,6 +129,19 @@ def to_e164(raw, region=None):
     return normalize(raw, region).e164
 
 
+def region_of(numbers):
+    """The region (ISO code) most of these E.164 numbers belong to, or None."""
+    counts = {}
+    for number in numbers or ():
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+        except phonenumbers.NumberParseException:
+            continue
+        if region and region != "ZZ":
+            counts[region] = counts.get(region, 0) + 1
+    return max(sorted(counts), key=counts.get) if counts else None
+
+
 def format_international(e164):
     """Human form of a stored E.164 number, e.g. ``+36 30 123 4567``."""
     if not e164:

@@ -16,7 +16,12 @@ Guarantees the engine gives, whatever the provider:
 * a failure of one call (unreadable, audio refused, download error) is
   reported to the sink and never stops the run; a failure of the provider
   itself (outage, credentials) stops the listing, keeps the cursor, and
-  is raised for the run's log.
+  is raised for the run's log;
+* a recording is stored only whole: a body shorter than its
+  ``Content-Length``, than the size or duration the provider announced,
+  or than its own WAV header says, is a failed download, tried again;
+* the provider's rate limit postpones nothing: a download it stops is
+  left due (no attempt counted) and the run ends there, for the next one.
 """
 
 import itertools
@@ -27,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from .providers.base import AudioNotReady, ProviderError
+from .audio import HEAD_SIZE, incomplete_reason
+from .providers.base import AudioNotReady, IncompleteDownload, ProviderError, ProviderRateLimited
 
 _logger = logging.getLogger(__name__)
 
@@ -79,6 +85,13 @@ class SyncSink:
         """External ids of calls that could not be read, to read again."""
         return []
 
+    def calls_to_recheck(self, limit):
+        """External ids of calls whose recording may still come, due for a re-read."""
+        return []
+
+    def recheck_done(self, external_id, call):
+        """A call of :meth:`calls_to_recheck` was read again (``call``: None if gone)."""
+
     def pending_audio(self, limit):
         """Up to ``limit`` (key, ProviderCall-like) whose audio is due for a download."""
         raise NotImplementedError
@@ -90,6 +103,9 @@ class SyncSink:
     def audio_failed(self, key, error, retry):
         """Note a failed download; ``retry`` says whether to try again later."""
         raise NotImplementedError
+
+    def audio_postponed(self, key, error):
+        """The provider's rate limit stopped this download: leave it due, count nothing."""
 
     def out_of_time(self):
         """Whether the run must stop now (cron time budget, manual run limit)."""
@@ -120,6 +136,8 @@ class SyncEngine:
         self.audio_batch = audio_batch
         self.download_workers = max(1, download_workers)
         self.stats = SyncStats()
+        #: the ProviderRateLimited that stopped the downloads, if one did
+        self.rate_limited = None
 
     def run(self, cursor, now, overlap=None):
         """List calls since ``cursor - overlap`` up to ``now``, then fetch audio.
@@ -135,6 +153,7 @@ class SyncEngine:
             finished = self.import_calls(cursor - overlap, now)
             if finished:
                 self.retry_unreadable()
+                self.recheck_recordings()
         except ProviderError as exc:
             listing_error = exc
             finished = False
@@ -142,6 +161,8 @@ class SyncEngine:
         self.stats.complete = finished and audio_done
         if listing_error is not None:
             raise listing_error
+        if self.rate_limited is not None:
+            raise self.rate_limited
         return self.stats
 
     def import_calls(self, since, until):
@@ -176,6 +197,19 @@ class SyncEngine:
             if call is not None:
                 self.stats.add(self.sink.store_calls([call], []))
 
+    def recheck_recordings(self, limit=100):
+        """Read again calls whose recording the provider may still be processing."""
+        for external_id in self.sink.calls_to_recheck(limit):
+            try:
+                call = self.adapter.refresh_call(external_id)
+            except ProviderError as exc:
+                if exc.retryable:
+                    raise
+                call = None
+            if call is not None:
+                self.stats.add(self.sink.store_calls([call], []))
+            self.sink.recheck_done(external_id, call)
+
     def fetch_audio(self):
         """Download due recordings in batches; False if stopped by the budget.
 
@@ -206,9 +240,11 @@ class SyncEngine:
                 while waiting:
                     key, future = waiting.popleft()
                     self.store_one(key, future)
+                    if self.rate_limited is not None:
+                        continue  # no new download into a spent quota
                     for next_key, call in itertools.islice(todo, 1):
                         waiting.append((next_key, pool.submit(self.download, call, max_size)))
-                if self.sink.out_of_time():
+                if self.rate_limited is not None or self.sink.out_of_time():
                     return False
 
     def download(self, call, max_size=None):
@@ -217,11 +253,26 @@ class SyncEngine:
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - returned
         try:
             size = 0
+            head = b""
             while chunk := stream.read(CHUNK_SIZE):
+                if len(head) < HEAD_SIZE:
+                    head += chunk[: HEAD_SIZE - len(head)]
                 size += len(chunk)
                 if max_size and size > max_size:
                     raise AudioTooLarge(f"recording is larger than the limit of {max_size} bytes")
                 spool.write(chunk)
+            reason = incomplete_reason(
+                head,
+                size,
+                expected_duration=getattr(stream, "expected_duration", None)
+                or getattr(call, "recording_duration", None),
+                expected_size=getattr(stream, "expected_size", None)
+                or getattr(call, "recording_size", None),
+            )
+            if reason:
+                raise IncompleteDownload(
+                    f"The recording came incomplete ({reason}); it will be tried again."
+                )
             spool.seek(0)
         except BaseException:
             spool.close()
@@ -235,6 +286,12 @@ class SyncEngine:
     def store_one(self, key, future):
         try:
             spool = future.result()
+        except ProviderRateLimited as exc:
+            # not the recording's fault: left due, and no more downloads now
+            self.stats.audio_waiting += 1
+            self.rate_limited = self.rate_limited or exc
+            self.sink.audio_postponed(key, exc)
+            return
         except AudioNotReady as exc:
             self.stats.audio_waiting += 1
             self.sink.audio_failed(key, exc, retry=True)

@@ -205,7 +205,7 @@ class CallRecording(models.Model):
     @api.depends("caller_number", "callee_number", "direction", "company_id.country_id")
     def _compute_numbers(self):
         for call in self:
-            region = call.company_id.country_id.code
+            region = call._phone_region()
             caller = phone_lib.normalize(call.caller_number, region)
             callee = phone_lib.normalize(call.callee_number, region)
             external, line = (caller, callee) if call.direction == "inbound" else (callee, caller)
@@ -216,6 +216,11 @@ class CallRecording(models.Model):
             call.external_extension = external.extension
             call.line_number = line.raw or False
             call.line_number_e164 = line.e164
+
+    def _phone_region(self):
+        """The region national numbers of this call are read in (ISO code or None)."""
+        self.ensure_one()
+        return self.company_id.country_id.code or None
 
     @api.depends("external_number", "external_number_e164")
     def _compute_external_number_display(self):

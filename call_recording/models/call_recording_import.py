@@ -1,9 +1,12 @@
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from odoo import api, fields, models
 
 #: How many failed download attempts before the recording is marked failed.
 MAX_DOWNLOAD_ATTEMPTS = 8
+#: How long after its end a call whose recording the provider may still be
+#: processing is read again (Aircall adds recordings after the call).
+RECHECK_HOURS = 24
 
 
 class CallRecording(models.Model):
@@ -39,6 +42,26 @@ class CallRecording(models.Model):
     )
     import_attempts = fields.Integer(string="Download Attempts", readonly=True, copy=False)
     import_next_try = fields.Datetime(string="Next Download Attempt", readonly=True, copy=False)
+    provider_recording_duration = fields.Integer(
+        string="Recording Length at Provider (s)",
+        readonly=True,
+        copy=False,
+        help="The recording's length as the provider reported it; a download "
+        "shorter than that is not stored.",
+    )
+    import_verify = fields.Boolean(
+        string="Check Against Provider",
+        readonly=True,
+        copy=False,
+        help="The stored recording is downloaded again and compared with the "
+        "provider's copy; a stored copy that was cut short is completed.",
+    )
+    import_recheck_until = fields.Datetime(
+        string="Recording Awaited Until",
+        readonly=True,
+        copy=False,
+        help="The provider may still add a recording to this call: it is read again until then.",
+    )
 
     _provider_external_unique = models.Constraint(
         "UNIQUE(provider_id, external_id)",
@@ -47,6 +70,9 @@ class CallRecording(models.Model):
     _pending_download_idx = models.Index(
         "(provider_id, import_next_try) WHERE recording_status = 'pending'"
     )
+    _recheck_idx = models.Index(
+        "(provider_id, import_next_try) WHERE import_recheck_until IS NOT NULL"
+    )
 
     @api.model
     def _download_backoff_minutes(self, attempts):
@@ -54,18 +80,45 @@ class CallRecording(models.Model):
         return min(5 * 2 ** max(attempts - 1, 0), 24 * 60)
 
     def action_retry_download(self):
-        """Try the download of failed recordings again on the next run."""
+        """Try the download of failed recordings again on the next run.
+
+        A recording already stored is downloaded again and compared with the
+        provider's copy (one stored before downloads were checked may have
+        been cut short): the stored copy is completed if it is the start of
+        the provider's, and kept otherwise.
+        """
         self.check_access("write")
         retry = self.filtered(
-            lambda c: c.provider_id and c.recording_status in ("failed", "pending")
+            lambda c: (
+                c.provider_id
+                and c.provider_id.provider_type != "push"
+                and c.recording_status in ("failed", "pending")
+            )
+        )
+        verify = self.filtered(
+            lambda c: (
+                c.provider_id
+                and c.provider_id.provider_type != "push"
+                and c.recording_status == "available"
+                and c.provider_recording_ref
+            )
         )
         # sudo: download state is the system's; managers may only reset it.
         retry.sudo().write(
             {"recording_status": "pending", "import_attempts": 0, "import_next_try": False}
         )
-        if retry:
+        verify.sudo().write({"import_verify": True, "import_attempts": 0, "import_next_try": False})
+        if retry or verify:
             self.env.ref("call_recording.ir_cron_call_recording_provider_sync")._trigger()
         return True
+
+    def _phone_region(self):
+        """The region of national numbers: the company's country, else the
+        account's lines' (a company without a country whose lines are +36)."""
+        region = super()._phone_region()
+        if not region and self.provider_id:
+            region = self.provider_id._phone_region()
+        return region
 
     # ------------------------------------------------------------------
     # Create or update from a provider's report
@@ -145,8 +198,20 @@ class CallRecording(models.Model):
             "user_id": agents.get(agent_key(pcall)) or False,
             "recording_status": "pending" if pcall.recording_ref else "none",
             "provider_recording_ref": pcall.recording_ref or False,
+            "provider_recording_duration": pcall.recording_duration or 0,
         }
+        if pcall.recording_expected and not pcall.recording_ref:
+            vals["import_recheck_until"] = self._recheck_until(pcall)
         return vals
+
+    @api.model
+    def _recheck_until(self, pcall):
+        """Until when a call whose recording may still come is read again (False: no more)."""
+        end = pcall.start.astimezone(UTC).replace(tzinfo=None) + timedelta(
+            seconds=max(int(pcall.duration or 0), 0)
+        )
+        until = end + timedelta(hours=RECHECK_HOURS)
+        return until if until > fields.Datetime.now() else False
 
     def _provider_call_changes(self, pcall, agents):
         """What a new report of this call changes (nothing stored is undone)."""
@@ -171,8 +236,25 @@ class CallRecording(models.Model):
                 "failed",
             ):
                 changes["provider_recording_ref"] = pcall.recording_ref
+            if (
+                pcall.recording_duration
+                and pcall.recording_duration != self.provider_recording_duration
+                and self.recording_status in ("none", "pending", "failed")
+            ):
+                changes["provider_recording_duration"] = pcall.recording_duration
             if self.recording_status == "none" and self._may_keep_audio():
                 changes.update(recording_status="pending", import_attempts=0, import_next_try=False)
+            if self.import_recheck_until:
+                changes["import_recheck_until"] = False
+        elif (
+            pcall.recording_expected
+            and self.recording_status == "none"
+            and not self.import_recheck_until
+            and not self.provider_recording_ref
+            and self._may_keep_audio()
+            and self._recheck_until(pcall)
+        ):
+            changes["import_recheck_until"] = self._recheck_until(pcall)
         return changes
 
     def _may_keep_audio(self):
@@ -180,7 +262,10 @@ class CallRecording(models.Model):
         return self.consent_state != "refused" and self.legal_basis != "none"
 
     def _hold_back_downloads(self):
-        """New calls whose audio must not be kept are never downloaded."""
+        """New calls whose audio must not be kept are never downloaded (nor awaited)."""
+        self.filtered(
+            lambda c: c.import_recheck_until and not c._may_keep_audio()
+        ).import_recheck_until = False
         for call in self.filtered(lambda c: c.recording_status == "pending"):
             if not call._may_keep_audio():
                 call.write(

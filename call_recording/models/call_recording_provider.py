@@ -38,6 +38,8 @@ PROVIDER_STATES = [
 SYNC_LOCK_KEY = 0x43525359  # "CRSY"
 #: How long a "Sync now" from the form may run before leaving the rest to the cron.
 MANUAL_SYNC_SECONDS = 120
+#: The longest Retry-After a "Sync now" sleeps; a longer one leaves the rest to the cron.
+MANUAL_MAX_RETRY_AFTER = 5
 
 
 class CallRecordingProvider(models.Model):
@@ -209,8 +211,13 @@ class CallRecordingProvider(models.Model):
     # Adapter
     # ------------------------------------------------------------------
 
-    def _adapter(self):
-        """The plain-Python client of this account's API."""
+    def _adapter(self, manual=False):
+        """The plain-Python client of this account's API.
+
+        ``manual``: for a run started by hand, which does not wait for the
+        provider's rate limit (nor long for a ``Retry-After``): it leaves
+        the rest to the import job.
+        """
         self.ensure_one()
         if self.provider_type == "push":
             raise UserError(
@@ -233,6 +240,8 @@ class CallRecordingProvider(models.Model):
         }
         if account.rate_limit_per_minute:
             config["rate_limit_per_minute"] = account.rate_limit_per_minute
+        if manual:
+            config.update(rate_limit_max_wait=0, max_retry_after=MANUAL_MAX_RETRY_AFTER)
         config.update(self.env.context.get("call_recording_adapter_config") or {})
         return providers_lib.get_adapter(account.provider_type, config)
 
@@ -269,6 +278,8 @@ class CallRecordingProvider(models.Model):
                     provider=self.name,
                 )
             )
+        # a run by hand never waits for the provider's rate limit: what is
+        # left is the job's, which is woken for when the quota is back
         kind = "success" if log.state == "done" else "warning"
         if log.state == "failed":
             kind = "danger"
@@ -324,6 +335,8 @@ class CallRecordingProvider(models.Model):
             log = provider._sync(trigger="cron")
             if log and log.state == "partial":
                 unfinished += 1  # out of time: the job runs again at once
+            # "limited" (the provider's quota is used up): the job was woken
+            # for when the quota is back, not at once
             remaining = len(providers) - index + unfinished
             if Cron._commit_progress(1, remaining=remaining) <= 0:
                 break
@@ -364,12 +377,12 @@ class CallRecordingProvider(models.Model):
         self._commit()
         deadline = datetime.now(UTC) + timedelta(seconds=time_budget) if time_budget else None
         sink = ProviderSink(self, log, deadline)
-        engine = SyncEngine(self._adapter(), sink)
+        engine = SyncEngine(self._adapter(manual=trigger == "manual"), sink)
         cursor = fields.Datetime.to_datetime(self.sync_cursor or self.sync_start)
         now = datetime.now(UTC)
         error = None
         try:
-            sink.process_webhook_events()
+            sink.process_webhook_events(engine.adapter)
             stats = engine.run(
                 cursor.replace(tzinfo=UTC),
                 now,
@@ -383,7 +396,14 @@ class CallRecordingProvider(models.Model):
             _logger.exception("Sync of provider %s failed", self.name)
             stats, error = engine.stats, exc
         log.write(sink.log_values(stats, error))
-        if error is None:
+        if isinstance(error, providers_lib.ProviderRateLimited):
+            # not a failure: the provider's quota is used up for a while
+            self.write({"state": "ok", "last_error": str(error)})
+            delay = error.retry_after if error.retry_after is not None else 60
+            self.env.ref("call_recording.ir_cron_call_recording_provider_sync")._trigger(
+                at=fields.Datetime.now() + timedelta(seconds=min(max(delay, 1), 3600) + 1)
+            )
+        elif error is None:
             self.write({"state": "ok", "last_sync_date": log.started, "last_error": False})
         else:
             self._set_state_from_error(error)
@@ -422,13 +442,22 @@ class CallRecordingProvider(models.Model):
         among the account's lines, else the account's.  One pass per batch."""
         self.ensure_one()
         lines = {line.number_e164: line.company_id.id for line in self.line_ids if line.number_e164}
-        region = self.company_id.country_id.code
+        region = self._phone_region()
         companies = {}
         for pcall in pcalls:
             number = pcall.callee_number if pcall.direction == "inbound" else pcall.caller_number
             line_company = lines.get(phone_lib.to_e164(number, region)) if lines else None
             companies[pcall.external_id] = line_company or self.company_id.id
         return companies
+
+    def _phone_region(self):
+        """Where national numbers of this account's calls are: the company's
+        country, else the country of the account's own lines (a new company
+        without a country whose lines are +36 still reads 06 numbers)."""
+        self.ensure_one()
+        return self.company_id.country_id.code or phone_lib.region_of(
+            self.line_ids.mapped("number_e164")
+        )
 
     def _resolve_agents(self, pcalls):
         """Agent key of each report -> Odoo user id, through the account's user map.

@@ -1,5 +1,6 @@
 """The Odoo side of a sync: stores what the engine reads, and commits it."""
 
+import hashlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -9,9 +10,14 @@ import psycopg2
 from odoo import fields
 from odoo.exceptions import UserError
 
-from ..lib.providers.base import ProviderCall, ProviderError
-from ..lib.sync_engine import SyncSink
-from .call_recording_import import MAX_DOWNLOAD_ATTEMPTS
+from ..lib.providers.base import (
+    IncompleteDownload,
+    ProviderCall,
+    ProviderError,
+    ProviderRateLimited,
+)
+from ..lib.sync_engine import CHUNK_SIZE, SyncSink
+from .call_recording_import import MAX_DOWNLOAD_ATTEMPTS, RECHECK_HOURS
 
 _logger = logging.getLogger(__name__)
 
@@ -184,6 +190,44 @@ class ProviderSink(SyncSink):
         # not those this run has just failed to read
         return [i for i in issues.mapped("external_id") if i not in self.unreadable][:limit]
 
+    def calls_to_recheck(self, limit):
+        """Calls whose recording the provider may still add, due for a re-read."""
+        now = fields.Datetime.now()
+        calls = self.Call.search(
+            [
+                ("provider_id", "=", self.provider.id),
+                ("import_recheck_until", "!=", False),
+                "|",
+                ("import_next_try", "=", False),
+                ("import_next_try", "<=", now),
+            ],
+            limit=limit,
+            order="import_next_try, id",
+        )
+        return [ext for ext in calls.mapped("external_id") if ext not in self.unreadable]
+
+    def recheck_done(self, external_id, call):
+        record = self.Call.search(
+            [("provider_id", "=", self.provider.id), ("external_id", "=", external_id)], limit=1
+        )
+        if not record.import_recheck_until:
+            return  # the recording came (it is being downloaded), or it was let go
+        now = fields.Datetime.now()
+        if call is None or now >= record.import_recheck_until:
+            record.write(
+                {"import_recheck_until": False, "import_attempts": 0, "import_next_try": False}
+            )
+        else:
+            attempts = record.import_attempts + 1
+            minutes = min(self.Call._download_backoff_minutes(attempts), RECHECK_HOURS * 60 // 8)
+            record.write(
+                {
+                    "import_attempts": attempts,
+                    "import_next_try": now + timedelta(minutes=minutes),
+                }
+            )
+        self.commit_soon(1)
+
     # -- audio -------------------------------------------------------------
 
     def pending_audio(self, limit):
@@ -193,7 +237,11 @@ class ProviderSink(SyncSink):
         calls = self.Call.search(
             [
                 ("provider_id", "=", self.provider.id),
+                "|",
                 ("recording_status", "=", "pending"),
+                "&",
+                ("recording_status", "=", "available"),
+                ("import_verify", "=", True),
                 "|",
                 ("import_next_try", "=", False),
                 ("import_next_try", "<=", now),
@@ -212,6 +260,7 @@ class ProviderSink(SyncSink):
                     state=call.state,
                     duration=call.duration,
                     recording_ref=call.provider_recording_ref,
+                    recording_duration=call.provider_recording_duration or None,
                 ),
             )
             for call in calls
@@ -222,6 +271,10 @@ class ProviderSink(SyncSink):
 
     def store_audio(self, key, stream):
         call = self.Call.browse(key).with_prefetch(self.audio_batch._prefetch_ids)
+        if call.import_verify:
+            self._verify_audio(call, stream)
+            self.commit_soon(1)
+            return
         try:
             with self.env.cr.savepoint():
                 call._set_audio_stream(stream)
@@ -234,10 +287,95 @@ class ProviderSink(SyncSink):
             raise ValueError(exc.args[0]) from exc
         self.commit_soon(1)
 
+    def _verify_audio(self, call, stream):
+        """Compare a stored recording with the provider's whole copy (Retry Download).
+
+        Identical: noted.  The stored copy is the start of the provider's
+        (a download cut short before downloads were checked): completed.
+        Different otherwise: kept as it is, and said.
+        """
+        stored_size, stored_sha = call.audio_size, call.audio_sha256
+        digest, size, prefix_sha = hashlib.sha256(), 0, None
+        while chunk := stream.read(CHUNK_SIZE):
+            if size < stored_size <= size + len(chunk):
+                digest.update(chunk[: stored_size - size])
+                prefix_sha = digest.hexdigest()
+                digest.update(chunk[stored_size - size :])
+            else:
+                digest.update(chunk)
+            size += len(chunk)
+        stream.seek(0)
+        full_sha = digest.hexdigest()
+        done = {"import_verify": False, "import_attempts": 0, "import_next_try": False}
+        if full_sha == stored_sha:
+            call.write({**done, "import_error": False})
+            body = self.env._(
+                "The stored recording is identical to %(provider)s's copy (SHA-256 %(sha)s).",
+                provider=self.provider.name,
+                sha=stored_sha,
+            )
+        elif size > stored_size and prefix_sha == stored_sha and call._may_keep_audio():
+            try:
+                with self.env.cr.savepoint():
+                    call._set_audio_stream(stream)
+            except UserError as exc:
+                raise ValueError(exc.args[0]) from exc
+            call.write({**done, "import_error": False})
+            body = self.env._(
+                "The stored recording was cut short (%(old_size)s of %(size)s bytes): "
+                "completed from %(provider)s's copy. SHA-256 was %(old)s, now %(new)s.",
+                old_size=stored_size,
+                size=size,
+                provider=self.provider.name,
+                old=stored_sha,
+                new=call.audio_sha256,
+            )
+        else:
+            message = self.env._(
+                "%(provider)s's copy differs from the stored recording (SHA-256 %(sha)s, "
+                "%(size)s bytes); the stored one is kept.",
+                provider=self.provider.name,
+                sha=full_sha,
+                size=size,
+            )
+            call.write({**done, "import_error": message})
+            body = message
+        call.message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    def audio_postponed(self, key, error):
+        """Stopped by the provider's rate limit: still due, no attempt counted."""
+
     def audio_failed(self, key, error, retry):
         call = self.Call.browse(key).with_prefetch(self.audio_batch._prefetch_ids)
         attempts = call.import_attempts + 1
         message = str(error)
+        if isinstance(error, IncompleteDownload):
+            # evidence: a short copy was refused; say so where the call is
+            call.message_post(
+                body=self.env._(
+                    "A download of the recording from %(provider)s was incomplete and "
+                    "was not stored: %(error)s",
+                    provider=self.provider.name,
+                    error=message,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        if call.import_verify:
+            # checking a stored recording: it stays as it is whatever happens
+            done = attempts >= MAX_DOWNLOAD_ATTEMPTS or not retry
+            call.write(
+                {
+                    "import_error": message,
+                    "import_attempts": 0 if done else attempts,
+                    "import_verify": not done,
+                    "import_next_try": False
+                    if done
+                    else fields.Datetime.now()
+                    + timedelta(minutes=self.Call._download_backoff_minutes(attempts)),
+                }
+            )
+            self.commit_soon(1)
+            return
         if retry and attempts < MAX_DOWNLOAD_ATTEMPTS:
             minutes = self.Call._download_backoff_minutes(attempts)
             call.write(
@@ -268,8 +406,12 @@ class ProviderSink(SyncSink):
 
     # -- webhooks ----------------------------------------------------------
 
-    def process_webhook_events(self):
-        """Read back the calls that webhooks announced without their data."""
+    def process_webhook_events(self, adapter=None):
+        """Read back the calls that webhooks announced without their data.
+
+        ``adapter`` is the run's (its rate limiter is the run's); the
+        provider's quota running out stops here, the events stay pending.
+        """
         Event = self.env["call.recording.webhook.event"].sudo()
         events = Event.search(
             [("provider_id", "=", self.provider.id), ("state", "=", "pending")],
@@ -278,10 +420,12 @@ class ProviderSink(SyncSink):
         )
         if not events:
             return
-        adapter = self.provider._adapter()
+        adapter = adapter or self.provider._adapter()
         for event in events:
             try:
                 pcall = adapter.refresh_call(event.external_id)
+            except ProviderRateLimited:
+                break  # not the event's fault: read back by a later run
             except ProviderError as exc:
                 event.write(
                     {
@@ -306,7 +450,9 @@ class ProviderSink(SyncSink):
     # -- the run's log -------------------------------------------------------
 
     def log_values(self, stats, error):
-        if error is not None:
+        if isinstance(error, ProviderRateLimited):
+            state = "limited"
+        elif error is not None:
             state = "failed"
         elif not stats.complete:
             state = "partial"

@@ -20,7 +20,7 @@ import psycopg2
 import psycopg2.errorcodes
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, ConcurrencyError, UserError, ValidationError
 from odoo.tools import mute_logger
 
 from ..lib import audio as audio_lib
@@ -72,6 +72,25 @@ class PushError(ValidationError):
         self.status = status
         self.http_status = 422 if status == 400 else status
         self.context = {"errors": errors, "status": status}
+
+
+class PushBusy(PushError, ConcurrencyError):
+    """Another delivery of the same call is being stored right now: send it again.
+
+    A :class:`~odoo.exceptions.ConcurrencyError`, so Odoo itself runs the
+    request again (up to five times, after short random waits, each time
+    with a fresh view of the database): the delivery usually waits for the
+    other one to finish and is then answered as a known call.  Should the
+    other still hold the call after that, the answer is retryable: HTTP 503
+    with ``Retry-After`` (multipart and JSON-2), an XML-RPC fault whose text
+    starts with ``Busy:``.
+    """
+
+    #: seconds a client should wait before sending the delivery again
+    retry_after = 2
+
+    def __init__(self, message, errors):
+        super().__init__(f"Busy: {message}", errors, status=503)
 
 
 class CallRecordingProvider(models.Model):
@@ -192,15 +211,19 @@ class CallRecording(models.Model):
             if exc.pgcode != psycopg2.errorcodes.UNIQUE_VIOLATION:
                 raise
             # The same call delivered twice at the same moment: the other
-            # delivery stored it; this one is refused and may be sent again.
+            # delivery stored it (or is storing it).  Not a conflict: this
+            # one is run again by Odoo with a fresh view, and finds the call.
             _logger.info("Simultaneous push of %s/%s", provider.name, pcall.external_id)
-            raise self._push_error(
+            raise PushBusy(
+                self.env._(
+                    "another delivery of this call is being stored right now; nothing was "
+                    "changed by this one. Send it again."
+                ),
                 {
                     "external_id": self.env._(
                         "is being stored by another delivery right now; send it again"
                     )
                 },
-                status=409,
             ) from exc
 
     @api.model

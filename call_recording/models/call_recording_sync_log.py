@@ -9,6 +9,7 @@ SYNC_STATES = [
     ("running", "Running"),
     ("done", "Done"),
     ("partial", "Stopped, continues next run"),
+    ("limited", "Paused by the provider's rate limit"),
     ("failed", "Failed"),
     ("interrupted", "Interrupted"),
 ]
@@ -68,6 +69,11 @@ class CallRecordingSyncLog(models.Model):
             )
             if log.state == "partial":
                 summary += " " + self.env._("The rest follows in the next run.")
-            if log.error:
+            elif log.state == "limited":
+                summary += " " + self.env._(
+                    "The provider's request quota is used up: the import job "
+                    "continues in the background once it is renewed."
+                )
+            if log.error and log.state != "limited":
                 summary += " " + log.error
             log.summary = summary

@@ -8,6 +8,9 @@ from odoo.http import request
 BEARER_RE = re.compile(r"^bearer\s+(\S+)\s*$", re.IGNORECASE)
 
 
+PUSH_PATH = "/call_recording/push"
+
+
 class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
 
@@ -19,6 +22,44 @@ class IrHttp(models.AbstractModel):
             if action:
                 info["home_action_id"] = action.id
         return info
+
+    @classmethod
+    def _handle_error(cls, exception):
+        """The Push API answers in JSON even where werkzeug or Odoo would not.
+
+        A multipart body over the limit, or one that ends before its
+        ``Content-Length``, is refused by werkzeug (HTML 413 or 400) before
+        the route runs; a delivery that still collides with another one of
+        the same call after Odoo's own retries comes back here.
+        """
+        from ..controllers.push import (  # noqa: PLC0415
+            busy_response,
+            incomplete_body_response,
+            too_large_response,
+        )
+        from .call_recording_push import PushBusy  # noqa: PLC0415
+
+        if request and request.httprequest.path == PUSH_PATH:
+            if isinstance(exception, werkzeug.exceptions.RequestEntityTooLarge):
+                # sudo: the size limit is a setting integration users cannot read.
+                limit = request.env["call.recording"].sudo()._max_audio_size()
+                return too_large_response(
+                    request.env._(
+                        "The request is larger than the limit of %(mb)s MB for a recording; "
+                        "nothing was stored.",
+                        mb=limit // (1024 * 1024),
+                    )
+                )
+            if isinstance(exception, werkzeug.exceptions.ClientDisconnected):
+                # werkzeug 2.2 raises this for a body shorter than its
+                # Content-Length; later versions give an empty form (the route)
+                return incomplete_body_response()
+            if isinstance(exception, PushBusy):
+                return busy_response(exception)
+        response = super()._handle_error(exception)
+        if isinstance(exception, PushBusy) and hasattr(response, "headers"):
+            response.headers["Retry-After"] = str(exception.retry_after)  # JSON-2
+        return response
 
     @classmethod
     def _push_abort(cls, status, error, message):

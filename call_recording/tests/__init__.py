@@ -10,3 +10,5 @@ from . import test_webhook
 from . import test_push_api
 from . import test_work
 from . import test_upload
+from . import test_import_providers
+from . import test_import_day

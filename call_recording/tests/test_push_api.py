@@ -660,6 +660,11 @@ class TestPushApi(CallRecordingCommon, HttpCase):
             while chunk := sock.recv(65536):
                 answer += chunk
         self.assertFalse(answer.startswith(b"HTTP/1.1 20"), answer[:200])
+        # said as such, not as a missing field
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer[:200])
+        body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+        self.assertEqual(body["error"], "incomplete_body")
+        self.assertIn("incomplete", body["message"])
         self.assertFalse(self._calls("pbx-cut"))
         self.assertFalse(
             self.env["call.recording.provider.user"]
@@ -670,3 +675,34 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         status, answer = self._push_http(self._vals("pbx-cut"), audio=audio)
         self.assertEqual(status, 201, answer)
         self.assertEqual(self._calls("pbx-cut").audio_sha256, sha256(audio))
+
+    # ------------------------------------------------------------------
+    # Answers given outside the route: too large, busy
+    # ------------------------------------------------------------------
+
+    def test_body_over_the_limit_is_the_documented_json_413(self):
+        self.env["ir.config_parameter"].sudo().set_param("call_recording.max_audio_mb", "1")
+        big = wav_bytes(b"\x01\x00" * 1_600_000)  # 3.2 MB: over the limit and its margin
+        status, answer = self._push_http(self._vals("pbx-big"), audio=big)
+        self.assertEqual(status, 413)
+        self.assertEqual(answer["error"], "too_large")
+        self.assertIn("1 MB", answer["message"])
+        self.assertFalse(self._calls("pbx-big"))
+
+    def test_busy_answer_is_retryable(self):
+        """A delivery still colliding after Odoo's own retries: 503, Retry-After, JSON."""
+        from odoo.exceptions import ConcurrencyError  # noqa: PLC0415
+
+        from ..controllers.push import busy_response  # noqa: PLC0415
+        from ..models.call_recording_push import PushBusy  # noqa: PLC0415
+
+        busy = PushBusy("another delivery is being stored", {"external_id": "send it again"})
+        self.assertIsInstance(busy, ConcurrencyError, "Odoo must run the request again")
+        self.assertEqual((busy.status, busy.http_status), (503, 503))
+        self.assertTrue(str(busy).startswith("Busy:"), "the XML-RPC examples look for it")
+        response = busy_response(busy)
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response.headers["Retry-After"], "2")
+        body = json.loads(response.get_data())
+        self.assertEqual(body["error"], "busy")
+        self.assertEqual(body["errors"], {"external_id": "send it again"})

@@ -1,7 +1,9 @@
 """A fake Aircall public API (v1) on loopback.
 
-Follows the documented shapes (developer.aircall.io, and the payloads of
-Riprock/aircall-api ``tests/payloads.py``):
+Follows Aircall's documentation (developer.aircall.io: the Call object,
+List all calls, Retrieve a call, Rate limiting, Webhooks;
+``../shared/reference/providers.md``) and the payloads of
+Riprock/aircall-api ``tests/payloads.py``, not our adapter:
 
 * Basic auth api_id:api_token; wrong credentials get 401 ``{error,
   troubleshoot}``;
@@ -12,24 +14,30 @@ Riprock/aircall-api ``tests/payloads.py``):
   ``{"call": {...}}``;
 * call objects: ``id, direct_link, started_at, answered_at, ended_at,
   duration, status, direction, raw_digits, recording, voicemail, asset,
-  missed_call_reason, user{id,name,email}, number{id,digits,name}``;
+  missed_call_reason, user{id,name,email}, number{id,digits,name}``; a call
+  in progress has ``status`` ``answered`` and no ``ended_at``; a call not
+  started yet is not there;
 * recordings as presigned links that expire (``X-Amz-Expires``; default
-  600 s as seen in real links), an expired one gets S3's 403 XML;
-* ``X-AircallApi-Limit`` / ``-Remaining`` / ``-Reset`` headers and 429
-  once the quota of the minute is used;
+  600 s as seen in real links), an expired one gets S3's 403 XML; while
+  Aircall still processes a recording, ``recording`` is null (the
+  ``call.comm_assets_generated`` webhook tells when it is ready);
+* rate limiting, as documented: a quota of requests per minute per
+  company (60 by default here: Aircall documents 60, third-party sources
+  120), ``X-AircallApi-Limit`` / ``-Remaining`` / ``-Reset`` headers,
+  ``429`` once the quota of the minute is used (with the same headers, and
+  no ``Retry-After``: Aircall documents none);
 * webhooks ``{resource, event, timestamp, token, data}``.
 
 From third-party sources or guessed: the 10,000-result cap (``result_cap``;
 pages past it get 400); ``from``/``to`` filter ``started_at`` and are both
-inclusive; the quota (``rate_limit_per_minute``, real accounts have 60;
-by default the fake allows 100,000 so benchmarks are not throttled);
-``Reset`` is a UNIX time; the 429 body; the presigned link's extra
-``expires`` parameter (ms precision for tests); Aircall has no busy,
-failed or internal calls: they are shown as unanswered / outbound.
+inclusive; the headers are sent on every answer (the documentation lists
+them for "when the rate limit has been reached"); ``Reset`` is a UNIX time
+in seconds; the 429 body; the presigned link's extra ``expires`` parameter
+(ms precision for tests); Aircall has no busy, failed or internal calls:
+they are shown as unanswered / outbound.  The benchmarks and the demo
+raise the quota (``rate_limit_per_minute``) so they are not throttled.
 """
 
-import time
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from .base import FakeProvider, Reply, basic_auth, same
@@ -41,19 +49,22 @@ class FakeAircall(FakeProvider):
     name = "Aircall"
 
     def __init__(
-        self, login, secret, webhook_token=None, rate_limit_per_minute=None, result_cap=10_000
+        self, login, secret, webhook_token=None, rate_limit_per_minute=60, result_cap=10_000
     ):
         super().__init__(login, secret, rate_limit_per_minute)
         self.webhook_token = webhook_token
         self.result_cap = result_cap
         self._window_start = None
         self._window_count = 0
+        #: requests answered 429 because the quota was used up
+        self.refused = 0
 
     def make_id(self, start, direction):
         return str(1_000_000 + self.new_id())
 
     def _reset_limits(self):
         self._window_start, self._window_count = None, 0
+        self.refused = 0
 
     def error_body(self, status):
         errors = {
@@ -74,7 +85,7 @@ class FakeAircall(FakeProvider):
         path = f"/s3/{kind}/{call.ext_id}.mp3"
         expires = self.link_expiry()
         ttl = self.link_ttl if self.link_ttl is not None else 600
-        now = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        now = self.now().strftime("%Y%m%dT%H%M%SZ")
         query = urlencode(
             {
                 "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
@@ -90,8 +101,9 @@ class FakeAircall(FakeProvider):
 
     def call_json(self, call):
         started = int(call.start.timestamp())
-        has_audio = call.audio is not None and call.recording_ready
+        has_audio = self.recording_available(call)
         answered = call.state == "answered"
+        in_progress = self.in_progress(call)
         user = None
         if call.agent_email or call.agent_id:
             agent_id = call.agent_id or "1"
@@ -112,9 +124,9 @@ class FakeAircall(FakeProvider):
             "direct_link": f"{self.base_url}/v1/calls/{call.ext_id}",
             "started_at": started,
             "answered_at": started + 5 if answered else None,
-            "ended_at": started + call.duration,
-            "duration": call.duration,
-            "status": "done",
+            "ended_at": None if in_progress else started + call.duration,
+            "duration": None if in_progress else call.duration,
+            "status": "answered" if in_progress else "done",
             "direction": direction,
             "raw_digits": other or "anonymous",
             "asset": f"{self.base_url}/calls/{call.ext_id}/recording" if has_audio else None,
@@ -150,7 +162,7 @@ class FakeAircall(FakeProvider):
     def _quota(self):
         """Count a request against the quota; (headers, exhausted)."""
         limit = self.rate_limit_per_minute or 100_000
-        now = time.time()
+        now = self.clock()
         with self.lock:
             if self._window_start is None or now >= self._window_start + 60:
                 self._window_start, self._window_count = now, 0
@@ -173,6 +185,8 @@ class FakeAircall(FakeProvider):
             return Reply(401, self.error_body(401))
         quota, exhausted = self._quota()
         if exhausted:
+            with self.lock:
+                self.refused += 1
             return Reply(429, self.error_body(429), headers=quota)
         reply = self._api(method, path, query)
         reply.headers.update(quota)
@@ -188,7 +202,7 @@ class FakeAircall(FakeProvider):
         if path.startswith("/v1/calls/"):
             with self.lock:
                 call = self.calls.get(path[len("/v1/calls/") :])
-            if call is None:
+            if call is None or not self.started(call):
                 return Reply(404, self.error_body(404))
             return Reply(200, {"call": self.call_json(call)})
         return Reply(404, self.error_body(404))
@@ -214,7 +228,8 @@ class FakeAircall(FakeProvider):
         rows = [
             call
             for call in self.sorted_calls()
-            if (since is None or call.start.timestamp() >= since)
+            if self.started(call)
+            and (since is None or call.start.timestamp() >= since)
             and (until is None or call.start.timestamp() < until + 1)
         ]
         if query.get("order") == "desc":
@@ -252,7 +267,7 @@ class FakeAircall(FakeProvider):
         ext_id = path.rsplit("/", 1)[-1].removesuffix(".mp3")
         with self.lock:
             call = self.calls.get(ext_id)
-        if call is None or call.audio is None or not call.recording_ready:
+        if call is None or not self.recording_available(call):
             return Reply(
                 404,
                 "<Error><Code>NoSuchKey</Code></Error>",

@@ -3,8 +3,15 @@
 A fake is a real HTTP/1.1 server (keep-alive, so thousands of requests
 stay fast) on 127.0.0.1 with an OS-chosen port, served by daemon threads.
 Calls live in memory behind one lock.  Tests queue faults (an error
-status, a stall, a body that is not JSON) that the next matching requests
-get instead of the normal answer.
+status, a stall, a body that is not JSON, a body cut off mid-way, a
+connection dropped without an answer) that the next matching requests get
+instead of the normal answer.
+
+A fake has its own "now" (:meth:`FakeProvider.now`, the wall clock, which
+Odoo's ``freeze_time`` moves in tests that simulate a day): as a real
+provider, it does not list a call before it has started, shows it in
+progress until it ends, and serves its recording only once it is ready
+(``recording_delay`` seconds after the end, when given).
 """
 
 import base64
@@ -12,10 +19,12 @@ import hashlib
 import hmac
 import itertools
 import json
+import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -37,18 +46,25 @@ class FakeCall:
     agent_id: str | None = None
     agent_name: str | None = None
     corrupt: bool = False
+    #: seconds after the call's end before the provider has the recording ready
+    recording_delay: float | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def end(self):
+        return self.start + timedelta(seconds=self.duration)
 
 
 @dataclass
 class _Fault:
-    kind: str  # status | stall | malformed
+    kind: str  # status | stall | malformed | truncate | short | drop
     count: int
     path_contains: str | None = None
     status: int = 500
     headers: dict | None = None
     body: bytes | None = None
     seconds: float = 0.0
+    keep: float = 0.5
 
 
 class Reply:
@@ -102,6 +118,16 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = _serve
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a client that closed its kept-alive connection is no error of ours
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeProvider:
     """Base of the fake servers; subclasses implement :meth:`route`."""
 
@@ -123,13 +149,14 @@ class FakeProvider:
         self._ids = itertools.count(1)
         self._link_key = hashlib.sha256(f"{login}:{secret}:links".encode()).digest()
         self.base_url = None
+        #: the provider's clock in UNIX seconds (a test may share its fake clock)
+        self.time_source = None
 
     # -- life cycle --------------------------------------------------------
 
     def start(self, port=0, host="127.0.0.1"):
         """Serve on ``host:port`` (a free port by default) in a daemon thread."""
-        server = ThreadingHTTPServer((host, port), _Handler)
-        server.daemon_threads = True
+        server = _Server((host, port), _Handler)
         server.fake = self
         self._server = server
         self._thread = threading.Thread(
@@ -187,8 +214,14 @@ class FakeProvider:
         agent_email=None,
         agent_id=None,
         agent_name=None,
+        recording_delay=None,
     ):
-        """Add a call; return the provider's id for it."""
+        """Add a call; return the provider's id for it.
+
+        ``recording_delay`` (seconds after the call's end) makes the
+        recording appear only then, by :meth:`now`; ``recording_ready=False``
+        keeps it back until :meth:`set_recording_ready`.
+        """
         if start.tzinfo is None:
             raise ValueError("start must be an aware datetime")
         with self.lock:
@@ -205,6 +238,7 @@ class FakeProvider:
                 agent_email=agent_email,
                 agent_id=agent_id,
                 agent_name=agent_name,
+                recording_delay=recording_delay,
             )
             self.calls[call.ext_id] = call
             self._sorted = None
@@ -212,6 +246,30 @@ class FakeProvider:
 
     def make_id(self, start, direction):
         raise NotImplementedError
+
+    def clock(self):
+        """The provider's time in UNIX seconds: ``time_source`` if a test set one,
+        else the wall clock (looked up on each call, so ``freeze_time`` moves it)."""
+        return (self.time_source or time.time)()
+
+    def now(self):
+        """The provider's time as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def started(self, call):
+        """Whether the call has started by now: no provider lists a future call."""
+        return call.start <= self.now()
+
+    def in_progress(self, call):
+        return self.now() < call.end
+
+    def recording_available(self, call):
+        """Whether the provider can serve the recording now (ready and processed)."""
+        if call.audio is None or not call.recording_ready:
+            return False
+        if call.recording_delay is None:
+            return True
+        return self.now() >= call.end + timedelta(seconds=call.recording_delay)
 
     def set_recording_ready(self, ext_id, audio=None):
         """A late recording becomes available."""
@@ -247,14 +305,14 @@ class FakeProvider:
     def link_expiry(self):
         """UNIX time (text, ms) a link handed out now stops working; default 600 s."""
         ttl = self.link_ttl if self.link_ttl is not None else 600
-        return f"{time.time() + ttl:.3f}"
+        return f"{self.clock() + ttl:.3f}"
 
     def link_valid(self, path, expires, signature):
         """Whether a link is genuine (signed by this fake) and not expired yet."""
         if not same(self.link_signature(path, expires), signature):
             return False
         try:
-            return time.time() < float(expires)
+            return self.clock() < float(expires)
         except ValueError:
             return False
 
@@ -280,6 +338,26 @@ class FakeProvider:
         """The next ``count`` matching requests get a body that is not JSON."""
         with self.lock:
             self._faults.append(_Fault("malformed", count, path_contains))
+
+    def truncate_next(self, count=1, path_contains=None, keep=0.5):
+        """The next ``count`` matching answers announce their whole ``Content-Length``,
+        send only the first ``keep`` of the body, then close the connection
+        (a connection lost mid-download)."""
+        with self.lock:
+            self._faults.append(_Fault("truncate", count, path_contains, keep=keep))
+
+    def short_next(self, count=1, path_contains=None, keep=0.5):
+        """The next ``count`` matching answers are cut to ``keep`` of their body *with*
+        a matching ``Content-Length`` (a broken cache or proxy serving a partial
+        object as whole): only the provider's metadata or the file's own
+        header can tell."""
+        with self.lock:
+            self._faults.append(_Fault("short", count, path_contains, keep=keep))
+
+    def drop_next(self, count=1, path_contains=None):
+        """The next ``count`` matching requests get no answer: the connection is closed."""
+        with self.lock:
+            self._faults.append(_Fault("drop", count, path_contains))
 
     def _take_fault(self, path):
         with self.lock:
@@ -317,19 +395,44 @@ class FakeProvider:
             )
         elif fault is not None and fault.kind == "malformed":
             reply = Reply(200, b'{"calls": [ this is not JSON', headers=None)
+        elif fault is not None and fault.kind == "drop":
+            handler.close_connection = True
+            self._abort(handler)
+            return
         if reply is None:
             parts = urlsplit(path)
-            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            query = self.parse_query(parts.query)
             try:
                 reply = self.route(handler.command, parts.path, query, headers, body)
             except Exception as exc:
                 reply = Reply(500, {"message": f"fake server bug: {exc!r}"})
-        self._send(handler, reply)
+        cut = None
+        if fault is not None and fault.kind in ("truncate", "short") and reply.body:
+            cut = max(0, min(len(reply.body) - 1, int(len(reply.body) * fault.keep)))
+            if fault.kind == "short":
+                reply.body, cut = reply.body[:cut], None
+                reply.is_audio = False  # not what the provider stores
+        self._send(handler, reply, cut=cut)
 
-    def _send(self, handler, reply):
+    @staticmethod
+    def parse_query(query):
+        """The query as a dict (the last value of a repeated name wins)."""
+        return dict(parse_qsl(query, keep_blank_values=True))
+
+    @staticmethod
+    def _abort(handler):
+        """Close the client's connection now, cleanly (FIN): to the client the body
+        simply ends early, which urllib3 1.26 does not report by itself."""
+        try:
+            handler.wfile.flush()
+            handler.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send(self, handler, reply, cut=None):
         # counted before the body leaves, so a client that has read it all
         # never sees the old count; taken back if the client went away
-        counted = reply.is_audio and reply.status == 200
+        counted = reply.is_audio and reply.status == 200 and cut is None
         if counted:
             with self.lock:
                 self.audio_downloads += 1
@@ -340,8 +443,11 @@ class FakeProvider:
             handler.send_header("Content-Length", str(len(reply.body)))
             handler.end_headers()
             if handler.command != "HEAD":
-                handler.wfile.write(reply.body)
+                handler.wfile.write(reply.body if cut is None else reply.body[:cut])
             handler.wfile.flush()
+            if cut is not None:
+                handler.close_connection = True
+                self._abort(handler)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
             if counted:

@@ -1,32 +1,60 @@
 """A fake Twilio REST API (2010-04-01) on loopback.
 
-Follows the documented shapes (twilio-python's integration fixtures
-``tests/integration/api/v2010/account/test_call.py``, the Recording
-resource, ``twilio/request_validator.py``):
+Follows Twilio's documentation (the Call and Recording resources, the
+call-log guide, ``../shared/reference/providers.md``) and twilio-python
+(``twilio/rest/api/v2010/account/call/__init__.py``, its integration
+fixtures ``tests/integration/api/v2010/account/test_call.py``,
+``twilio/base/serialize.py`` and ``twilio/request_validator.py``), not our
+adapter:
 
 * Basic auth AccountSid:AuthToken; wrong credentials get 401 with
   Twilio's error JSON ``{code: 20003, message, more_info, status}``;
-* ``GET /2010-04-01/Accounts/{AC}/Calls.json`` with ``StartTime>`` /
-  ``StartTime<`` (UTC days, inclusive), ``PageSize`` (at most 1000, 50 by
-  default), newest first, ``next_page_uri`` carrying ``Page`` and a
-  ``PageToken``; dates are RFC 2822, ``duration`` is a string;
-* ``Calls/{CA}.json``, ``Calls/{CA}/Recordings.json`` (status
-  ``completed`` or ``processing``), media at ``Recordings/{RE}.mp3`` or
-  ``.wav`` with HTTP auth enforced (the account setting "Enforce HTTP Auth
-  on Media URLs");
+* ``GET /2010-04-01/Accounts/{AC}/Calls.json`` with the documented
+  filters ``StartTime``, ``StartTime>`` and ``StartTime<`` (sent as
+  ``StartTime>=`` / ``StartTime<=``: on the wire the name ends in ``>`` or
+  ``<``), ``ParentCallSid``, ``Status``, ``From`` and ``To``.  A *bare date*
+  ``YYYY-MM-DD`` means midnight UTC at the start of that day: "to read
+  calls that started on or before midnight of this date" for
+  ``StartTime<=``, "on or after midnight" for ``StartTime>=``, and the
+  whole day for ``StartTime=``; so ``StartTime<=D`` ends before ``D``
+  begins, and Twilio's advice is to use the first day of the next period.
+  An *exact instant* (``2026-11-28T09:30:00Z``, as twilio-python sends a
+  ``datetime``) compares exactly, both bounds inclusive.  ``PageSize`` at
+  most 1000 (50 by default), newest first, ``next_page_uri`` carrying
+  ``Page`` and a ``PageToken``; dates are RFC 2822, ``duration`` a string;
+* legs: a conversation through ``<Dial>`` is two calls.  An agent's
+  outbound call from a softphone is a *parent* leg (direction
+  ``inbound``, from ``client:NAME``, to the dialled number) and a *child*
+  leg (``outbound-dial``, from our caller id, to the customer,
+  ``parent_call_sid`` set); an inbound call put through to an agent is a
+  parent (``inbound``, customer to our number) with a child to
+  ``client:NAME``.  Recordings of ``<Dial record>`` belong to the parent
+  leg.  The parent of a ``<Dial>`` ends ``completed`` whether or not the
+  dialled side answered; the child's status says that;
+* a call not started yet is not listed; one in progress is ``in-progress``
+  without duration, its recording ``in-progress`` too; a recording being
+  processed is ``processing`` with duration ``"-1"`` and no media yet;
+* ``Calls/{CA}.json``, ``Calls/{CA}/Recordings.json``,
+  ``Recordings/{RE}.json``, media at ``Recordings/{RE}.mp3`` or ``.wav``
+  with HTTP auth enforced (the account setting "Enforce HTTP Auth on Media
+  URLs"), a ``duration`` that is the recording's own length;
 * ``recordingStatusCallback`` form fields and ``X-Twilio-Signature``.
 
 Guesses: the PageToken format (``PA`` + the last call's SID; real ones
-are opaque); the media is served as given (no transcoding, so the
-Content-Type follows the bytes); ``internal`` calls are shown as
-``outbound-dial``; no voicemail state (a voicemail call is ``completed``);
-agents are not represented unless the test gives ``client:`` numbers.
+are opaque); the 400 for an unreadable date (code 20001 here); the media
+is served as given (no transcoding, so the Content-Type follows the
+bytes); no voicemail state (a voicemail call is ``completed``); the child
+leg starts two seconds after its parent; agents are the ``agent_id`` of
+the test's calls, used as the Twilio Client identity.
 """
 
 import base64
 import hashlib
 import hmac
-from datetime import UTC
+import io
+import re
+import wave
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from urllib.parse import urlencode
 
@@ -39,7 +67,13 @@ STATUS = {
     "busy": "busy",
     "failed": "failed",
 }
-DIRECTION = {"inbound": "inbound", "outbound": "outbound-api", "internal": "outbound-dial"}
+#: Twilio's stand-in for a withheld caller id (ANONYMOUS on a keypad)
+ANONYMOUS = "+266696687"
+#: the child leg of a <Dial> starts this much after its parent
+DIAL_DELAY = timedelta(seconds=2)
+_DATE_RE = re.compile(r"\d{4}-\d\d-\d\d")
+#: the documented equality filters of the call list, with the field they test
+FIELD_FILTERS = (("Status", "status"), ("From", "from"), ("To", "to"))
 
 
 def _rfc2822(moment):
@@ -51,6 +85,32 @@ def twilio_signature(auth_token, url, params):
     text = url + "".join(f"{k}{v}" for k in sorted(params) for v in sorted({params[k]}))
     digest = hmac.new(auth_token.encode(), text.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def parse_time(value):
+    """A ``StartTime`` value as ``(aware UTC datetime, is_bare_date)``; ValueError if unreadable.
+
+    A bare date is midnight UTC at the start of that day (Twilio's call-log
+    documentation); anything else must be an ISO 8601 instant with a zone.
+    """
+    value = (value or "").strip()
+    if _DATE_RE.fullmatch(value):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC), True
+    moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    if moment.tzinfo is None:
+        raise ValueError(f"no time zone in {value!r}")
+    return moment.astimezone(UTC), False
+
+
+def _seconds_of(audio):
+    """The length of a WAV recording in whole seconds (None for other formats)."""
+    if not audio or audio[:4] != b"RIFF":
+        return None
+    try:
+        with wave.open(io.BytesIO(audio), "rb") as wav:
+            return round(wav.getnframes() / float(wav.getframerate()))
+    except (wave.Error, EOFError):
+        return None
 
 
 class FakeTwilio(FakeProvider):
@@ -67,9 +127,15 @@ class FakeTwilio(FakeProvider):
     def recording_sid(ext_id):
         return "RE" + ext_id[2:]
 
+    @staticmethod
+    def child_sid(ext_id):
+        """The SID of the ``<Dial>`` child leg of conversation ``ext_id``."""
+        return "CA" + hashlib.md5(f"{ext_id}:child".encode()).hexdigest()  # noqa: S324
+
     def error_body(self, status):
-        codes = {401: 20003, 404: 20404, 429: 20429, 400: 21000}
+        codes = {401: 20003, 404: 20404, 429: 20429, 400: 20001}
         messages = {
+            400: "Invalid parameter",
             401: "Authenticate",
             404: "The requested resource was not found",
             429: "Too Many Requests",
@@ -82,14 +148,76 @@ class FakeTwilio(FakeProvider):
             "status": status,
         }
 
-    # -- rendering ---------------------------------------------------------
+    # -- legs --------------------------------------------------------------
 
     @property
     def prefix(self):
         return f"/2010-04-01/Accounts/{self.login}"
 
-    def call_json(self, call):
-        sid = call.ext_id
+    @staticmethod
+    def dialled(call):
+        """Whether the conversation went through ``<Dial>`` to an agent's client."""
+        return bool(call.agent_id) and call.direction in ("inbound", "outbound")
+
+    def legs(self, call):
+        """The call resources of one conversation: ``[(sid, kind)]``, parent first."""
+        if self.dialled(call):
+            return [(call.ext_id, "parent"), (self.child_sid(call.ext_id), "child")]
+        return [(call.ext_id, "single")]
+
+    def leg(self, sid):
+        """``(conversation, kind)`` of a call SID, or ``(None, None)``."""
+        with self.lock:
+            call = self.calls.get(sid)
+            if call is not None:
+                return call, "parent" if self.dialled(call) else "single"
+            children = getattr(self, "_children", None)
+            if children is None or len(children) != len(self.calls):
+                self._children = children = {
+                    self.child_sid(c.ext_id): c for c in self.calls.values()
+                }
+            call = children.get(sid)
+        if call is not None and self.dialled(call):
+            return call, "child"
+        return None, None
+
+    def leg_fields(self, call, kind):
+        """start, from, to, direction, status and duration of one leg."""
+        agent = f"client:{call.agent_id}"
+        start, duration = call.start, call.duration
+        status = STATUS[call.state]
+        if call.direction == "internal":
+            sender = f"client:{call.caller or 'agent'}"
+            receiver = f"client:{call.callee or 'other'}"
+            direction = "inbound"
+        elif kind == "single":
+            sender, receiver = call.caller or ANONYMOUS, call.callee or ""
+            direction = "inbound" if call.direction == "inbound" else "outbound-api"
+        elif kind == "parent":
+            if call.direction == "outbound":
+                sender, receiver = agent, call.callee or ""
+            else:
+                sender, receiver = call.caller or ANONYMOUS, call.callee or ""
+            direction = "inbound"
+            status = "completed"  # the TwiML ran to its end whatever the <Dial> gave
+        else:
+            start = call.start + DIAL_DELAY
+            duration = max(0, call.duration - DIAL_DELAY.seconds) if call.duration else 0
+            if call.direction == "outbound":
+                sender, receiver = call.caller or "", call.callee or ""
+            else:
+                sender, receiver = call.caller or ANONYMOUS, agent
+            direction = "outbound-dial"
+        end = call.end
+        if self.now() < end:
+            status, duration, end = "in-progress", None, None
+        return start, sender, receiver, direction, status, duration, end
+
+    # -- rendering ---------------------------------------------------------
+
+    def call_json(self, call, kind="single"):
+        start, sender, receiver, direction, status, duration, end = self.leg_fields(call, kind)
+        sid = self.child_sid(call.ext_id) if kind == "child" else call.ext_id
         data = {
             "sid": sid,
             "account_sid": self.login,
@@ -97,28 +225,28 @@ class FakeTwilio(FakeProvider):
             "annotation": None,
             "answered_by": None,
             "caller_name": None,
-            "date_created": _rfc2822(call.start),
-            "date_updated": _rfc2822(call.start),
-            "direction": DIRECTION[call.direction],
-            "duration": str(call.duration),
-            "end_time": _rfc2822(call.start),
+            "date_created": _rfc2822(start),
+            "date_updated": _rfc2822(end or start),
+            "direction": direction,
+            "duration": str(duration) if duration is not None else None,
+            "end_time": _rfc2822(end) if end else None,
             "forwarded_from": None,
-            "from": call.caller or "",
-            "from_formatted": call.caller or "",
+            "from": sender,
+            "from_formatted": sender,
             "group_sid": None,
-            "parent_call_sid": None,
+            "parent_call_sid": call.ext_id if kind == "child" else None,
             "phone_number_sid": "PN" + sid[2:],
-            "price": "-0.01000",
+            "price": "-0.01000" if end else None,
             "price_unit": "USD",
             "queue_time": "0",
-            "start_time": _rfc2822(call.start),
-            "status": STATUS[call.state],
+            "start_time": _rfc2822(start),
+            "status": status,
             "subresource_uris": {
                 "recordings": f"{self.prefix}/Calls/{sid}/Recordings.json",
                 "notifications": f"{self.prefix}/Calls/{sid}/Notifications.json",
             },
-            "to": call.callee or "",
-            "to_formatted": call.callee or "",
+            "to": receiver,
+            "to_formatted": receiver,
             "trunk_sid": None,
             "uri": f"{self.prefix}/Calls/{sid}.json",
         }
@@ -126,8 +254,15 @@ class FakeTwilio(FakeProvider):
             data.update(start_time="yesterday-ish", date_created=None)
         return data
 
+    def recording_status(self, call):
+        if self.in_progress(call):
+            return "in-progress"
+        return "completed" if self.recording_available(call) else "processing"
+
     def recording_json(self, call):
         sid = self.recording_sid(call.ext_id)
+        status = self.recording_status(call)
+        seconds = _seconds_of(call.audio)
         return {
             "sid": sid,
             "account_sid": self.login,
@@ -137,13 +272,16 @@ class FakeTwilio(FakeProvider):
             "conference_sid": None,
             "date_created": _rfc2822(call.start),
             "date_updated": _rfc2822(call.start),
-            "duration": str(call.duration) if call.recording_ready else "-1",
+            "duration": str(seconds if seconds is not None else call.duration)
+            if status == "completed"
+            else "-1",
             "encryption_details": None,
             "error_code": None,
+            "media_url": f"{self.base_url}{self.prefix}/Recordings/{sid}",
             "price": None,
-            "source": "DialVerb",
+            "source": "DialVerb" if self.dialled(call) else "RecordVerb",
             "start_time": _rfc2822(call.start),
-            "status": "completed" if call.recording_ready else "processing",
+            "status": status,
             "uri": f"{self.prefix}/Recordings/{sid}.json",
         }
 
@@ -153,7 +291,7 @@ class FakeTwilio(FakeProvider):
         login, secret = basic_auth(headers)
         return same(login, self.login) and same(secret, self.secret)
 
-    def route(self, method, path, query, headers, body):  # noqa: PLR0911 - a dispatcher
+    def route(self, method, path, query, headers, body):  # noqa: PLR0911, PLR0912 - a dispatcher
         if method != "GET":
             return Reply(405, self.error_body(405))
         prefix = self.prefix
@@ -176,14 +314,17 @@ class FakeTwilio(FakeProvider):
             rest = path[len(f"{prefix}/Calls/") :]
             sid, _, sub = rest.partition("/")
             sid = sid.removesuffix(".json")
-            with self.lock:
-                call = self.calls.get(sid)
-            if call is None:
+            call, kind = self.leg(sid)
+            if call is None or not self.started(call):
                 return Reply(404, self.error_body(404))
             if not sub:
-                return Reply(200, self.call_json(call))
+                return Reply(200, self.call_json(call, kind))
             if sub == "Recordings.json":
-                recordings = [self.recording_json(call)] if call.audio is not None else []
+                recordings = (
+                    [self.recording_json(call)]
+                    if call.audio is not None and kind != "child"
+                    else []
+                )
                 return Reply(
                     200,
                     {
@@ -201,13 +342,60 @@ class FakeTwilio(FakeProvider):
             sid, _, ext = name.partition(".")
             with self.lock:
                 call = self.calls.get("CA" + sid[2:])
-            if call is None or call.audio is None or not call.recording_ready:
+            if call is None or call.audio is None or not self.started(call):
                 return Reply(404, self.error_body(404))
             if ext == "json":
                 return Reply(200, self.recording_json(call))
+            if not self.recording_available(call):
+                return Reply(404, self.error_body(404))
             if ext in ("mp3", "wav", ""):
                 return self.audio_reply(call.audio)
         return Reply(404, self.error_body(404))
+
+    def _filters(self, query):
+        """The row predicate of the documented filters, or a 400 Reply."""
+        tests = []
+        for name, value in query.items():
+            if name not in ("StartTime", "StartTime>", "StartTime<"):
+                continue
+            try:
+                moment, bare = parse_time(value)
+            except ValueError:
+                return None, Reply(
+                    400, {**self.error_body(400), "message": f"Invalid {name}: {value!r}"}
+                )
+            if name == "StartTime>":
+                tests.append(lambda start, m=moment: start >= m)
+            elif name == "StartTime<":
+                tests.append(lambda start, m=moment: start <= m)
+            elif bare:
+                tests.append(lambda start, m=moment: m <= start < m + timedelta(days=1))
+            else:
+                tests.append(lambda start, m=moment: start == m)
+        return tests, None
+
+    def _rows(self, query, tests):
+        """``(start, sid, conversation, leg kind)`` of the legs the query selects, newest first."""
+        parent = query.get("ParentCallSid")
+        fields = [(key, field) for key, field in FIELD_FILTERS if query.get(key) is not None]
+        now = self.now()
+        rows = []
+        for call in self.sorted_calls():
+            if call.start > now or (parent is not None and call.ext_id != parent):
+                continue
+            for sid, kind in self.legs(call):
+                if parent is not None and kind != "child":
+                    continue
+                start = call.start + DIAL_DELAY if kind == "child" else call.start
+                if start > now or not all(test(start) for test in tests):
+                    continue
+                if fields:
+                    data = self.call_json(call, kind)
+                    if any(query[key] != data[field] for key, field in fields):
+                        continue
+                rows.append((start, sid, call, kind))
+        rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
+        return rows
 
     def _list(self, query):
         try:
@@ -217,31 +405,28 @@ class FakeTwilio(FakeProvider):
             return Reply(400, self.error_body(400))
         if not 1 <= size <= 1000:
             return Reply(400, self.error_body(400))
-        after, before = query.get("StartTime>"), query.get("StartTime<")
-        rows = [
-            call
-            for call in reversed(self.sorted_calls())
-            if (not after or call.start.date().isoformat() >= after)
-            and (not before or call.start.date().isoformat() <= before)
-        ]
+        tests, error = self._filters(query)
+        if error is not None:
+            return error
+        rows = self._rows(query, tests)
         start = 0
         token = query.get("PageToken")
         if token:
             last = token[2:]
-            index = next((i for i, call in enumerate(rows) if call.ext_id == last), None)
+            index = next((i for i, row in enumerate(rows) if row[1] == last), None)
             if index is None:
                 return Reply(400, self.error_body(400))
             start = index + 1
         chunk = rows[start : start + size]
         next_uri = None
         if start + size < len(rows):
-            params = {k: v for k, v in query.items() if k in ("StartTime>", "StartTime<")}
-            params.update(PageSize=size, Page=page + 1, PageToken="PA" + chunk[-1].ext_id)
+            params = {k: v for k, v in query.items() if k not in ("Page", "PageToken", "PageSize")}
+            params.update(PageSize=size, Page=page + 1, PageToken="PA" + chunk[-1][1])
             next_uri = f"{self.prefix}/Calls.json?{urlencode(params)}"
         return Reply(
             200,
             {
-                "calls": [self.call_json(call) for call in chunk],
+                "calls": [self.call_json(call, kind) for _s, _sid, call, kind in chunk],
                 "start": start,
                 "end": start + len(chunk) - 1,
                 "page": page,
@@ -256,20 +441,25 @@ class FakeTwilio(FakeProvider):
     # -- webhooks ------------------------------------------------------------
 
     def webhook_payload(self, ext_id, event="completed"):
-        """The recordingStatusCallback form Twilio POSTs (``event``: RecordingStatus)."""
+        """The recordingStatusCallback form Twilio POSTs (``event``: RecordingStatus).
+
+        The recording of a ``<Dial record>`` belongs to the parent leg: its
+        ``CallSid`` is the parent's.
+        """
         with self.lock:
             call = self.calls[ext_id]
         sid = self.recording_sid(ext_id)
+        seconds = _seconds_of(call.audio)
         return {
             "AccountSid": self.login,
             "CallSid": ext_id,
             "RecordingSid": sid,
             "RecordingUrl": f"{self.base_url}{self.prefix}/Recordings/{sid}",
             "RecordingStatus": event,
-            "RecordingDuration": str(call.duration),
+            "RecordingDuration": str(seconds if seconds is not None else call.duration),
             "RecordingChannels": "1",
             "RecordingStartTime": _rfc2822(call.start),
-            "RecordingSource": "DialVerb",
+            "RecordingSource": "DialVerb" if self.dialled(call) else "RecordVerb",
             "ErrorCode": "0",
         }
 

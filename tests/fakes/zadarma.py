@@ -9,9 +9,10 @@ zadarma/openapi spec and zadarma/user-api-py-v1 ``zadarma/api.py``):
 * ``GET /v1/info/balance/``;
 * ``GET /v1/statistics/pbx/?start=&end=&version=2&skip=&limit=`` with
   local times without a zone (in ``timezone``), at most one month and
-  1000 rows, oldest first, ``{"status": "success", "stats": [...]}``
-  rows with ``call_id, pbx_call_id, sip, callstart, clid, destination,
-  disposition, seconds, is_recorded``; 3 requests a minute (429);
+  1000 rows, oldest first, calls that have ended (call records),
+  ``{"status": "success", "stats": [...]}`` rows with ``call_id,
+  pbx_call_id, sip, callstart, clid, destination, disposition, seconds,
+  is_recorded``; 3 requests a minute (429);
 * ``GET /v1/pbx/record/request/?pbx_call_id=&lifetime=`` ->
   ``{"status": "success", "links": [...], "lifetime_till": ...}`` (``link``
   for ``call_id=``);
@@ -32,9 +33,8 @@ import base64
 import calendar
 import hashlib
 import hmac
-import time
 from collections import deque
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -143,7 +143,7 @@ class FakeZadarma(FakeProvider):
         limit = self.rate_limit_per_minute
         if not limit:
             return True
-        now = time.monotonic()
+        now = self.clock()
         with self.lock:
             while self._stats_requests and self._stats_requests[0] <= now - 60:
                 self._stats_requests.popleft()
@@ -168,6 +168,8 @@ class FakeZadarma(FakeProvider):
             return Reply(400, {"status": "error", "message": "Wrong limit: at most 1000"})
         rows = []
         for call in self.sorted_calls():
+            if self.in_progress(call) or not self.started(call):
+                continue  # statistics are call records: a call is there once it ended
             local = call.start.astimezone(self.tz).replace(tzinfo=None)
             if start <= local <= end:
                 rows.append(call)
@@ -192,12 +194,12 @@ class FakeZadarma(FakeProvider):
                     (c for c in self.calls.values() if c.extra["call_id"] == query.get("call_id")),
                     None,
                 )
-        if call is None or call.audio is None or not call.recording_ready:
+        if call is None or not self.recording_available(call):
             return Reply(404, {"status": "error", "message": "Record not found"})
         expires = self.link_expiry()
         path = f"/download/{call.ext_id}/{expires}/"
         link = f"{self.base_url}{path}{self.link_signature(path, expires)}/record.mp3"
-        till = self.wall(datetime.now(UTC) + timedelta(seconds=float(expires) - time.time()))
+        till = self.wall(self.now() + timedelta(seconds=float(expires) - self.clock()))
         data = {"status": "success", "lifetime_till": till}
         if ext_id:
             data["links"] = [link]

@@ -84,7 +84,13 @@ def twilio_fake():
 
 @pytest.fixture
 def aircall_fake():
-    with FakeAircall(login=AIRCALL_ID, secret=AIRCALL_TOKEN, webhook_token=AIRCALL_HOOK) as fake:
+    # the quota is raised: these tests are not about it (those that are set their own)
+    with FakeAircall(
+        login=AIRCALL_ID,
+        secret=AIRCALL_TOKEN,
+        webhook_token=AIRCALL_HOOK,
+        rate_limit_per_minute=100_000,
+    ) as fake:
         yield fake
 
 
@@ -110,6 +116,39 @@ def _list_all(adapter, since, until):
         if not cursor:
             return calls, errors, pages
         assert pages < 1000, "the adapter does not stop paging"
+
+
+class LoopbackTwilioHttpClient:
+    """twilio-python's own HTTP client, sent to a fake on loopback and nowhere else.
+
+    The SDK builds its requests as it would for api.twilio.com (query
+    parameters, date serialisation, paging by ``next_page_uri``); only the
+    host is replaced, and any other host is refused.
+    """
+
+    def __init__(self, base_url):
+        from twilio.http.http_client import TwilioHttpClient  # noqa: PLC0415
+
+        class _Client(TwilioHttpClient):
+            def request(self, method, url, *args, **kwargs):
+                prefix = "https://api.twilio.com/"
+                if not url.startswith(prefix):
+                    raise AssertionError(f"the SDK tried to reach {url}")
+                return super().request(method, base_url + "/" + url[len(prefix) :], *args, **kwargs)
+
+        self.client = _Client(timeout=5)
+
+
+@pytest.fixture
+def twilio_sdk(twilio_fake):
+    """A ``twilio.rest.Client`` (the official SDK) talking to the fake Twilio."""
+    from twilio.rest import Client  # noqa: PLC0415
+
+    return Client(
+        twilio_fake.login,
+        twilio_fake.secret,
+        http_client=LoopbackTwilioHttpClient(twilio_fake.base_url).client,
+    )
 
 
 @pytest.fixture

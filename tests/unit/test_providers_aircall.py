@@ -144,16 +144,35 @@ def test_rate_limit_headers_make_us_wait(quick_config, clock, now, since):
     assert "429" in str(info.value)
 
 
-def test_header_limiter_caps_the_wait(clock):
+def test_header_limiter_waits_for_every_request_until_the_reset(clock):
+    limiter = HeaderRateLimiter("R", "T", clock=clock.time, sleep=clock.sleep, max_wait=60)
+
+    class Response:
+        headers = {"R": "0", "T": str(clock.now + 30)}
+
+    limiter.update(Response)
+    limiter.wait()
+    limiter.wait()  # the reset has passed now: no second wait
+    assert clock.sleeps == [30]
+    Response.headers = {"R": "0", "T": str(int((clock.now + 20) * 1000))}  # milliseconds
+    limiter.update(Response)
+    limiter.wait()
+    assert clock.sleeps == [30, pytest.approx(20, abs=1)]
+
+
+def test_header_limiter_beyond_its_longest_wait_raises(clock):
+    """A run started by hand does not sleep for the quota: it returns, the job continues."""
     limiter = HeaderRateLimiter("R", "T", clock=clock.time, sleep=clock.sleep, max_wait=5)
 
     class Response:
         headers = {"R": "0", "T": str(clock.now + 3600)}
 
     limiter.update(Response)
-    limiter.wait()
-    limiter.wait()
-    assert clock.sleeps == [5]
+    for _request in range(2):
+        with pytest.raises(ProviderRateLimited) as info:
+            limiter.wait()
+        assert info.value.retry_after == pytest.approx(3600)
+    assert clock.sleeps == []
 
 
 def test_rate_limited_then_success(aircall_fake, adapter, clock, now, since):

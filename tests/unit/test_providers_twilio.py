@@ -3,7 +3,8 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from call_recording_lib.providers import (
@@ -61,18 +62,22 @@ def test_pages_to_the_end(twilio_fake, adapter, now, since, list_all):
     assert call.recording_ready is True
 
 
-def test_window_is_exact_though_twilio_filters_by_day(twilio_fake, adapter, now, list_all):
+def test_window_is_exact_and_sent_as_exact_instants(twilio_fake, adapter, now, list_all):
     since = now.replace(hour=12, minute=0, second=0) - timedelta(days=1)
     until = since + timedelta(hours=6)
     inside = add(twilio_fake, since)
+    last = add(twilio_fake, until - timedelta(seconds=1))
     add(twilio_fake, since - timedelta(seconds=1))
     add(twilio_fake, until)
     add(twilio_fake, since - timedelta(days=3))
     calls, _errors, _pages = list_all(adapter, since, until)
-    assert [c.external_id for c in calls] == [inside]
-    query = next(p for m, p, h in twilio_fake.requests if "/Calls.json" in p)
-    assert f"StartTime%3E={since.date().isoformat()}" in query
-    assert f"StartTime%3C={until.date().isoformat()}" in query
+    assert sorted(c.external_id for c in calls) == sorted([inside, last])
+    query = parse_qs(
+        urlsplit(next(p for m, p, h in twilio_fake.requests if "/Calls.json" in p)).query
+    )
+    # never a bare date: Twilio reads one as midnight at the start of that day
+    assert query["StartTime>"] == [since.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    assert query["StartTime<"] == [until.strftime("%Y-%m-%dT%H:%M:%SZ")]
 
 
 def test_directions_states_and_client_identity(twilio_fake, adapter, now, since, list_all):
@@ -273,3 +278,236 @@ def test_rfc2822_start_is_utc(twilio_fake, adapter, now, since):
     start = now.astimezone(UTC) - timedelta(hours=3)
     add(twilio_fake, start, audio=None)
     assert adapter.list_calls(since, now).calls[0].start == start
+
+
+# -- what Twilio documents, checked with twilio-python as the reference --------
+
+
+def day_of_calls(fake, day, every=timedelta(minutes=30), **kwargs):
+    """Calls every ``every`` from midnight UTC of ``day`` (49 for half-hours: both midnights)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    ids = {}
+    moment = start
+    while moment <= start + timedelta(days=1):
+        ids[add(fake, moment, audio=None, **kwargs)] = moment
+        moment += every
+    return ids
+
+
+def test_fake_reads_bare_dates_as_twilio_documents(twilio_fake, twilio_sdk):
+    """A bare date is midnight UTC at the start of the day; ``StartTime=D`` is the whole day."""
+    day = (datetime.now(UTC) - timedelta(days=3)).date()
+    ids = day_of_calls(twilio_fake, day)
+    text = day.isoformat()  # a string goes to Twilio as it is: a bare date
+    midnight = next(ext for ext, moment in ids.items() if moment.date() == day and not moment.hour)
+    same_day = {ext for ext, moment in ids.items() if moment.date() == day}
+    # StartTime>=D&StartTime<=D: only what started at midnight itself
+    both = twilio_sdk.calls.list(start_time_after=text, start_time_before=text)
+    assert [c.sid for c in both] == [midnight]
+    assert {c.sid for c in twilio_sdk.calls.list(start_time=text)} == same_day
+    # Twilio's advice: "<" the first day of the next period
+    next_day = (day + timedelta(days=1)).isoformat()
+    advised = twilio_sdk.calls.list(start_time_after=text, start_time_before=next_day)
+    assert {c.sid for c in advised} == set(ids)  # both midnights: the bounds are inclusive
+    sent = [parse_qs(urlsplit(p).query) for m, p, h in twilio_fake.requests if "Calls.json" in p]
+    assert sent[0] == {"StartTime>": [text], "StartTime<": [text]}
+
+
+def test_fake_compares_datetimes_exactly_as_the_sdk_sends_them(twilio_fake, twilio_sdk):
+    day = (datetime.now(UTC) - timedelta(days=3)).date()
+    ids = day_of_calls(twilio_fake, day)
+    since = datetime(day.year, day.month, day.day, 9, 15, tzinfo=UTC)
+    until = datetime(day.year, day.month, day.day, 11, 0, tzinfo=UTC)
+    listed = {c.sid for c in twilio_sdk.calls.list(start_time_after=since, start_time_before=until)}
+    assert listed == {ext for ext, moment in ids.items() if since <= moment <= until}
+    # twilio-python writes a datetime as an ISO instant (and a date as its midnight)
+    query = parse_qs(urlsplit(twilio_fake.requests[-1][1]).query)
+    assert query["StartTime>"] == [f"{day.isoformat()}T09:15:00Z"]
+    assert query["StartTime<"] == [f"{day.isoformat()}T11:00:00Z"]
+    listed = twilio_sdk.calls.list(start_time_after=day, start_time_before=day)
+    assert [c.start_time for c in listed] == [since.replace(hour=0, minute=0)]
+
+
+def test_adapter_filters_are_the_sdks(twilio_fake, twilio_sdk, adapter):
+    """For the same window, the adapter asks what twilio-python asks for datetimes."""
+    until = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    since = until - timedelta(hours=2, minutes=15)
+    adapter.list_calls(since, until)
+    twilio_sdk.calls.list(start_time_after=since, start_time_before=until)
+    ours, sdk = (
+        {k: v for k, v in parse_qs(urlsplit(p).query).items() if k.startswith("StartTime")}
+        for m, p, h in twilio_fake.requests
+        if "Calls.json" in p
+    )
+    assert ours == sdk
+
+
+def test_fifteen_minute_runs_keep_every_call_of_the_day(twilio_fake, adapter, list_all):
+    """The schedule's windows (15 minutes, 2 hours of overlap) over a whole day and night."""
+    day = (datetime.now(UTC) - timedelta(days=2)).date()
+    ids = day_of_calls(twilio_fake, day)
+    assert len(ids) == 49
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    seen = set()
+    cursor = start
+    for step in range(1, 4 * 24 + 5):
+        now = start + timedelta(minutes=15 * step)
+        calls, errors, _pages = list_all(adapter, cursor - timedelta(hours=2), now)
+        assert errors == []
+        seen |= {c.external_id for c in calls}
+        cursor = now
+    assert seen == set(ids)
+
+
+def test_the_sdk_reads_the_fakes_calls_and_legs(twilio_fake, twilio_sdk, now):
+    ext = add(
+        twilio_fake,
+        now - timedelta(minutes=10),
+        direction="outbound",
+        caller="+3615550100",
+        callee="+36301112233",
+        agent_id="alice",
+    )
+    parent = twilio_sdk.calls(ext).fetch()
+    assert (parent.direction, parent._from, parent.to) == (
+        "inbound",
+        "client:alice",
+        "+36301112233",
+    )
+    assert parent.parent_call_sid is None
+    [child] = twilio_sdk.calls.list(parent_call_sid=ext)
+    assert (child.direction, child._from, child.to) == (
+        "outbound-dial",
+        "+3615550100",
+        "+36301112233",
+    )
+    assert child.parent_call_sid == ext
+    assert child.start_time > parent.start_time
+    [recording] = twilio_sdk.calls(ext).recordings.list()
+    assert (recording.call_sid, recording.status) == (ext, "completed")
+    assert twilio_sdk.calls(child.sid).recordings.list() == []
+
+
+def test_softphone_outbound_call_is_one_outbound_call(twilio_fake, adapter, now, since, list_all):
+    ext = add(
+        twilio_fake,
+        now - timedelta(minutes=10),
+        direction="outbound",
+        caller="+3615550100",
+        callee="+36301112233",
+        agent_id="alice",
+    )
+    calls, errors, _pages = list_all(adapter, since, now)
+    assert errors == []
+    assert {c.external_id for c in calls} == {ext}, "the <Dial> leg became a call of its own"
+    call = calls[-1]
+    assert call.direction == "outbound"
+    assert (call.caller_number, call.callee_number) == ("+3615550100", "+36301112233")
+    assert call.agent_external_id == "alice"
+    assert call.state == "answered"
+    assert call.recording_ref == "RE" + ext[2:]
+    with adapter.open_audio(call) as stream:
+        assert stream.read() == AUDIO
+
+
+def test_softphone_call_not_answered_is_missed(twilio_fake, adapter, now, since):
+    ext = add(
+        twilio_fake,
+        now - timedelta(minutes=10),
+        direction="outbound",
+        caller="+3615550100",
+        callee="+36301112233",
+        agent_id="alice",
+        state="missed",
+        audio=None,
+    )
+    [call] = adapter.list_calls(since, now).calls
+    assert (call.external_id, call.direction, call.state) == (ext, "outbound", "missed")
+
+
+def test_inbound_call_put_through_to_an_agent(twilio_fake, quick_config, now, since, list_all):
+    """Parent and child on different pages, in either order: one call, with its agent."""
+    ids = [
+        add(twilio_fake, now - timedelta(minutes=10 * i), agent_id=f"agent{i}") for i in range(1, 6)
+    ]
+    for page_size in (1, 2, 3, 50):
+        adapter = get_adapter("twilio", quick_config(twilio_fake, page_size=page_size))
+        calls, errors, _pages = list_all(adapter, since, now)
+        assert errors == []
+        final = {c.external_id: c for c in calls}  # the engine keeps the last report
+        assert set(final) == set(ids), page_size
+        for index, ext in enumerate(ids, 1):
+            call = final[ext]
+            assert call.direction == "inbound"
+            assert (call.caller_number, call.callee_number) == ("+36301112233", "+3612223344")
+            assert call.agent_external_id == f"agent{index}", page_size
+
+
+def test_child_leg_of_a_parent_before_the_window(twilio_fake, adapter, now):
+    """The parent started just before the window, its <Dial> leg inside it."""
+    start = now - timedelta(hours=1)
+    ext = add(twilio_fake, start, agent_id="bob")
+    calls = adapter.list_calls(start + timedelta(seconds=1), now).calls
+    assert [(c.external_id, c.agent_external_id) for c in calls] == [(ext, "bob")]
+
+
+def test_refresh_of_a_child_leg_gives_the_conversation(twilio_fake, adapter, now):
+    ext = add(
+        twilio_fake,
+        now - timedelta(minutes=10),
+        direction="outbound",
+        caller="+3615550100",
+        callee="+36301112233",
+        agent_id="alice",
+    )
+    for sid in (ext, twilio_fake.child_sid(ext)):
+        call = adapter.refresh_call(sid)
+        assert (call.external_id, call.direction, call.agent_external_id) == (
+            ext,
+            "outbound",
+            "alice",
+        )
+        assert call.callee_number == "+36301112233"
+
+
+def test_withheld_caller_id_is_no_number(twilio_fake, adapter, now, since):
+    add(twilio_fake, now - timedelta(minutes=5), caller=None)
+    [call] = adapter.list_calls(since, now).calls
+    assert call.raw["from"] == "+266696687"
+    assert call.caller_number is None
+    assert call.callee_number == "+3612223344"
+
+
+def test_recording_duration_is_reported(twilio_fake, adapter, now, since):
+    from call_recording_lib.audio import synth_call_wav, wav_duration  # noqa: PLC0415
+
+    audio = synth_call_wav(3, seed=1)
+    add(twilio_fake, now - timedelta(minutes=5), audio=audio)
+    [call] = adapter.list_calls(since, now).calls
+    assert call.recording_duration == round(wav_duration(audio)) == 3
+
+
+def test_webhook_signed_by_the_sdks_request_validator(twilio_fake, adapter, delivery):
+    from twilio.request_validator import RequestValidator  # noqa: PLC0415
+
+    ext, form = delivery
+    validator = RequestValidator(twilio_fake.secret)
+    url = "https://odoo.example.com/call_recording/webhook/twilio/key"
+    signature = validator.compute_signature(url, form)
+    assert twilio_fake.sign_webhook(url, form)["X-Twilio-Signature"] == signature
+    [event] = adapter.parse_webhook(url, {"X-Twilio-Signature": signature}, b"", form)
+    assert event.external_id == ext
+    # and what the SDK refuses, the adapter refuses
+    forged = validator.compute_signature(url, dict(form, CallSid="CA" + "0" * 32))
+    assert not validator.validate(url, form, forged)
+    with pytest.raises(WebhookRejected):
+        adapter.parse_webhook(url, {"X-Twilio-Signature": forged}, b"", form)
+
+
+def test_unreadable_conversation_is_reported_once(twilio_fake, adapter, now, since, list_all):
+    good = add(twilio_fake, now - timedelta(minutes=20), agent_id="alice")
+    bad = add(twilio_fake, now - timedelta(minutes=10), agent_id="bob")
+    twilio_fake.corrupt_call(bad)
+    calls, errors, _pages = list_all(adapter, since, now)
+    assert [ext for ext, _reason in errors] == [bad]
+    assert {c.external_id for c in calls} == {good}

@@ -3,10 +3,14 @@ and the pytest-odoo arrangement."""
 
 import configparser
 import hashlib
+import http.server
 import importlib.machinery
 import importlib.util
 import io
+import json
 import re
+import threading
+import xmlrpc.client
 from pathlib import Path
 
 import pytest
@@ -94,3 +98,100 @@ def test_pytest_odoo_pinned_and_off_for_the_plain_run():
     assert "-p no:odoo" in config["pytest"]["addopts"]
     readme = (REPO / "README.rst").read_text()
     assert "pytest -p odoo --odoo-database=" in readme
+
+
+# -- the examples send a retryable answer again ---------------------------------
+
+
+class _Busy(http.server.BaseHTTPRequestHandler):
+    """Answers 503 with Retry-After to the first ``busy`` requests, then 201."""
+
+    answers = []
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status = 503 if self.server.busy > 0 else 201
+        self.server.busy -= 1
+        self.server.seen += 1
+        body = json.dumps(
+            {"error": "busy", "message": "Busy: send it again"}
+            if status == 503
+            else {"reference": "CR/2026/000001", "result": "created"}
+        ).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if status == 503:
+            self.send_header("Retry-After", "3")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def busy_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
+    server.busy, server.seen = 2, 0
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_agi_sends_again_on_busy(agi, busy_server, tmp_path):
+    recording = tmp_path / "call.wav"
+    recording.write_bytes(b"RIFF\x00\x00\x00\x00WAVEdata")
+    config = {"url": f"http://127.0.0.1:{busy_server.server_port}", "api_key": "k", "db": ""}
+    waits = []
+    status, answer = agi.push_retrying(
+        config, {"external_id": "x"}, str(recording), 5, sleep=waits.append
+    )
+    assert (status, answer["reference"]) == (201, "CR/2026/000001")
+    assert busy_server.seen == 3
+    assert waits == [3.0, 3.0], "Retry-After was not honoured"
+
+
+def test_json2_example_sends_again_on_busy(busy_server):
+    json2 = _load(EXAMPLES / "push_json2.py", "push_json2_example")
+    waits = []
+    response = json2.post_retrying(
+        f"http://127.0.0.1:{busy_server.server_port}/json/2/call.recording/push_call",
+        {"vals": {}},
+        {},
+        5,
+        sleep=waits.append,
+    )
+    assert response.status_code == 201
+    assert waits == [3, 3]
+
+
+def test_xmlrpc_example_sends_again_on_a_busy_fault():
+    xmlrpc_example = _load(EXAMPLES / "push_xmlrpc.py", "push_xmlrpc_example")
+    answers = [
+        xmlrpc.client.Fault(2, "Busy: another delivery of this call is being stored"),
+        ConnectionRefusedError(),
+        {"result": "unchanged"},
+    ]
+
+    def call():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    waits = []
+    assert xmlrpc_example.execute_retrying(call, sleep=waits.append) == {"result": "unchanged"}
+    assert len(waits) == 2
+    # a refusal is not sent again
+    refused = xmlrpc.client.Fault(2, "The call was not stored:\ndirection: unknown value")
+    with pytest.raises(xmlrpc.client.Fault):
+        xmlrpc_example.execute_retrying(lambda: (_ for _ in ()).throw(refused), sleep=waits.append)
+    assert len(waits) == 2
+
+
+def test_curl_example_sends_again():
+    command = (EXAMPLES / "push_curl.sh").read_text()
+    assert "--retry 5" in command and "--retry-connrefused" in command

@@ -9,12 +9,20 @@ failures of one call never stopping the run.
 import hashlib
 import itertools
 import os
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from call_recording_lib.audio import AudioError, store_stream, synth_call_wav
-from call_recording_lib.providers import ProviderAuthError, ProviderError, get_adapter
+from call_recording_lib.providers import (
+    IncompleteDownload,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimited,
+    get_adapter,
+)
 from call_recording_lib.sync_engine import SyncEngine, SyncSink, windows
+from fakes.aircall import FakeAircall
 
 AUDIO = synth_call_wav(0.5, seed=3)
 
@@ -176,3 +184,83 @@ def test_out_of_time_stops_between_pages_without_moving_past_them(
     sink.budget = None
     stats = SyncEngine(adapter, sink).run(now - timedelta(hours=2), now, overlap=timedelta(0))
     assert stats.complete and len(sink.calls) == 6 and len(sink.audio) == 6
+
+
+# -- whole recordings only, and the provider's quota -------------------------------
+
+
+@pytest.mark.parametrize("fault", ["truncate_next", "short_next", "drop_next"])
+def test_a_recording_cut_short_is_never_stored(twilio_fake, adapter, now, tmp_path, fault):
+    ext = add(twilio_fake, now - timedelta(hours=1))
+    # a dropped connection is retried within the request (three tries); a
+    # body that came is not, it is the next run's
+    getattr(twilio_fake, fault)(
+        count=3 if fault == "drop_next" else 1, path_contains="/Recordings/RE"
+    )
+    sink = MemorySink(tmp_path)
+    stats = SyncEngine(adapter, sink).run(now - timedelta(hours=2), now, overlap=timedelta(0))
+    assert ext not in sink.audio, "a short file was stored"
+    reason, retry = sink.failures[ext]
+    assert retry is True
+    assert stats.audio_failed == 1 and stats.audio_downloaded == 0
+    if fault != "drop_next":
+        assert "incomplete" in reason or "ended after" in reason
+    # the next run gets the whole file
+    sink.failures.clear()
+    SyncEngine(adapter, sink).run(now - timedelta(hours=2), now, overlap=timedelta(0))
+    assert sink.audio[ext] == hashlib.sha256(AUDIO).hexdigest()
+
+
+def test_content_length_is_compared_with_what_came(twilio_fake, adapter, now):
+    """urllib3 1.26 returns a body cut off by the server as if it were whole."""
+    ext = add(twilio_fake, now - timedelta(hours=1))
+    call = adapter.refresh_call(ext)
+    twilio_fake.truncate_next(path_contains="/Recordings/RE", keep=0.3)
+    stream = adapter.open_audio(call)
+    with pytest.raises(IncompleteDownload) as info:
+        while stream.read(1000):
+            pass
+    assert f"of {len(AUDIO)} bytes" in str(info.value)
+    assert info.value.retryable is True
+
+
+def test_download_threads_share_the_quota_and_wait_for_its_reset(quick_config, clock, tmp_path):
+    """Aircall: once Remaining is 0, every thread waits for X-AircallApi-Reset."""
+    now = datetime.fromtimestamp(clock.now, UTC)
+
+    def sleep(seconds):
+        # a thread that waits really waits (a little), and the minute passes
+        # only when it is over: meanwhile the other threads are still in it
+        time.sleep(min(seconds, 60) / 400)
+        clock.sleep(seconds)
+
+    with FakeAircall("id", "token", rate_limit_per_minute=5) as fake:
+        fake.time_source = clock.time
+        ids = [add(fake, now - timedelta(minutes=5 * i)) for i in range(1, 17)]
+        adapter = get_adapter("aircall", quick_config(fake, max_retries=2, sleep=sleep))
+        sink = MemorySink(tmp_path)
+        stats = SyncEngine(adapter, sink, download_workers=4).run(
+            now - timedelta(hours=3), now, overlap=timedelta(0)
+        )
+        refused = fake.refused
+    assert stats.complete and not sink.failures, sink.failures
+    assert set(sink.audio) == set(ids)
+    assert stats.audio_downloaded == len(ids)
+    # at most the requests already on their way when the quota ran out
+    assert refused <= 4 * (len(ids) // 5 + 1), f"{refused} requests sent into a spent quota"
+
+
+def test_a_quota_beyond_the_longest_wait_postpones_nothing(quick_config, clock, tmp_path):
+    """A run that may not wait stops downloading; what is left stays due, uncounted."""
+    now = datetime.fromtimestamp(clock.now, UTC)
+    with FakeAircall("id", "token", rate_limit_per_minute=4) as fake:
+        fake.time_source = clock.time
+        ids = [add(fake, now - timedelta(minutes=5 * i)) for i in range(1, 9)]
+        adapter = get_adapter("aircall", quick_config(fake, rate_limit_max_wait=0))
+        sink = MemorySink(tmp_path)
+        with pytest.raises(ProviderRateLimited):
+            SyncEngine(adapter, sink).run(now - timedelta(hours=3), now, overlap=timedelta(0))
+        assert clock.sleeps == [] or max(clock.sleeps) < 1
+        assert not sink.failures, "a rate-limited download was counted as failed"
+        assert set(sink.calls) == set(ids)
+        assert 0 < len(sink.audio) < len(ids)

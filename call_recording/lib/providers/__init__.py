@@ -9,6 +9,7 @@ from .base import (
     AudioExpired,
     AudioNotReady,
     CallPage,
+    IncompleteDownload,
     MalformedData,
     ProviderAdapter,
     ProviderAuthError,

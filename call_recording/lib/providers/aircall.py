@@ -11,7 +11,15 @@ started in one second, which is reported in ``CallPage.errors``.
 
 Recordings are presigned S3 links valid for minutes: ``open_audio`` reads
 the call again right before downloading, and once more if the link has
-already expired; webhooks carry the whole call and a plain token.
+already expired; webhooks carry the whole call and a plain token.  An
+answered call whose recording Aircall is still processing has no link
+yet: it is marked ``recording_expected``, and read again later.
+
+Rate limit: one :class:`.http.HeaderRateLimiter` for the adapter, shared by
+the listing and every download thread: once ``X-AircallApi-Remaining``
+reaches 0 (or a 429 comes), every request waits for
+``X-AircallApi-Reset``, at most ``rate_limit_max_wait`` seconds; a longer
+wait raises :class:`.base.ProviderRateLimited` instead.
 
 Config keys: ``base_url`` (default https://api.aircall.io), ``login`` (API
 id), ``secret`` (API token), ``webhook_secret`` (the webhook token),
@@ -80,10 +88,15 @@ class AircallAdapter(ProviderAdapter):
             "X-AircallApi-Reset",
             clock=config_clock(config),
             sleep=config_sleep(config),
-            max_wait=float(config.get("rate_limit_max_wait") or 60),
+            max_wait=float(
+                60 if config.get("rate_limit_max_wait") is None else config["rate_limit_max_wait"]
+            ),
+            provider=self.name,
         )
+        # one limiter for every thread of the run (listing and downloads)
         self.client.before = self.limiter.wait
         self.client.after = self.limiter.update
+        self.client.limiter = self.limiter
 
     # -- API -------------------------------------------------------------
 
@@ -238,6 +251,9 @@ class AircallAdapter(ProviderAdapter):
             # the link itself expires: the call id is what open_audio needs
             recording_ref=external_id if link else None,
             recording_ready=bool(link),
+            # an answered call's recording appears once Aircall has processed
+            # it (call.comm_assets_generated): until then, read it again
+            recording_expected=not link and bool(raw.get("answered_at")),
             raw={
                 key: raw.get(key)
                 for key in (

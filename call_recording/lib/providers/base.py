@@ -42,6 +42,11 @@ class AudioExpired(ProviderError):
     """A download link expired before it was used; read the call again."""
 
 
+class IncompleteDownload(ProviderError):
+    """A recording came shorter than the provider announced (cut off, or not what
+    its metadata says): a failed download, tried again, never stored."""
+
+
 class MalformedData(ProviderError):
     """The provider sent something we cannot read (bad JSON, a missing field)."""
 
@@ -60,7 +65,8 @@ class ProviderCall:
     later (a recording SID, a call id); ``None`` means the call has no
     recording.  ``recording_ready`` is false while the provider is still
     processing it: the call is stored now and its audio fetched on a later
-    run.
+    run.  ``recording_duration`` and ``recording_size``, when the provider
+    gives them, let a download that came short be recognised.
     """
 
     external_id: str
@@ -75,6 +81,13 @@ class ProviderCall:
     agent_name: str | None = None
     recording_ref: str | None = None
     recording_ready: bool = True
+    #: what the provider says of the recording, checked against the download
+    #: (None: not said): its length in seconds, its size in bytes
+    recording_duration: int | None = None
+    recording_size: int | None = None
+    #: no recording yet, but the provider may still add one (it processes
+    #: them after the call): the call is read again for a while
+    recording_expected: bool = False
     #: provider fields kept for the record (shown to administrators)
     raw: dict = field(default_factory=dict)
 

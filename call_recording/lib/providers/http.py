@@ -1,13 +1,20 @@
 """HTTP plumbing shared by the adapters: retries, timeouts, error messages, rate limits.
 
-Every request goes through a ``requests.Session`` whose urllib3 ``Retry``
-absorbs short outages (429 and 5xx, connection and read errors) before an
-adapter sees anything.  What is still wrong afterwards becomes one of the
-exceptions of :mod:`.base`, with a message an administrator can act on.
+Every request goes through :class:`ApiClient`, which retries what may
+succeed again (429 and 5xx, connection errors, timeouts) with a backoff,
+honouring ``Retry-After`` (429, 503) and the provider's rate limiter
+before *each* attempt, so no retry goes out behind the limiter's back.
+urllib3 itself retries nothing (``Retry(0)``).  What is still wrong
+afterwards becomes one of the exceptions of :mod:`.base`, with a message
+an administrator can act on.
+
+A download (:class:`AudioStream`) counts the bytes it receives: a body
+that ends before its ``Content-Length`` is a failed download
+(:class:`.base.IncompleteDownload`), never a short file.  urllib3 1.26
+(Odoo 19's pin) does not check this itself.
 
 Works with urllib3 1.26 (Odoo's venv) and 2.x (the Docker image): only the
-``Retry`` API common to both is used.  urllib3 honours ``Retry-After`` only
-for 413, 429 and 503; other retried statuses use the exponential backoff.
+``Retry`` API common to both is used.
 """
 
 import io
@@ -22,7 +29,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .base import MalformedData, ProviderAuthError, ProviderError, ProviderRateLimited
+from .base import (
+    IncompleteDownload,
+    MalformedData,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimited,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -30,40 +43,11 @@ DEFAULT_TIMEOUT = 30
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-# Only reads are retried: the adapters never send a request that changes
-# anything at the provider (no POST at all).
-RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Only reads are sent, so every request may be retried: the adapters never
+# send a request that changes anything at the provider (no POST at all).
 #: the longest Retry-After we sleep inside one request; beyond it the
 #: retries run out and ProviderRateLimited tells the engine to come back later
 DEFAULT_MAX_RETRY_AFTER = 60
-
-
-class _PoliteRetry(Retry):
-    """``Retry`` with a capped Retry-After and an injectable sleep.
-
-    urllib3 rebuilds the object on every retry (``Retry.new``) from its
-    constructor arguments, so the extras live on a per-session subclass
-    (see :func:`make_session`) rather than on the instance.
-    """
-
-    sleep_func = staticmethod(time.sleep)
-    retry_after_cap = DEFAULT_MAX_RETRY_AFTER
-
-    def get_retry_after(self, response):
-        value = super().get_retry_after(response)
-        if value is None:
-            return None
-        return max(0.0, min(float(value), float(self.retry_after_cap)))
-
-    def sleep(self, response=None):
-        if self.respect_retry_after_header and response is not None:
-            retry_after = self.get_retry_after(response)
-            if retry_after:
-                self.sleep_func(retry_after)
-                return
-        backoff = self.get_backoff_time()
-        if backoff > 0:
-            self.sleep_func(backoff)
 
 
 def config_sleep(config):
@@ -77,36 +61,12 @@ def config_clock(config):
 
 
 def make_session(config):
-    """A ``requests.Session`` retrying 429/5xx and network errors as ``config`` says.
+    """A ``requests.Session`` for one provider account; retries are :class:`ApiClient`'s.
 
-    Keys read: ``max_retries`` (default 3), ``backoff_factor`` (default
-    0.5 s), ``max_retry_after`` (default 60 s), ``sleep`` (callable).
+    urllib3 retries nothing (its retries would bypass the rate limiters).
     """
-    retries = config.get("max_retries")
-    retries = DEFAULT_RETRIES if retries is None else max(0, int(retries))
-    backoff = config.get("backoff_factor")
-    retry_class = type(
-        "PoliteRetry",
-        (_PoliteRetry,),
-        {
-            "sleep_func": staticmethod(config_sleep(config)),
-            "retry_after_cap": float(config.get("max_retry_after") or DEFAULT_MAX_RETRY_AFTER),
-        },
-    )
-    retry = retry_class(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        other=0,
-        backoff_factor=DEFAULT_BACKOFF if backoff is None else float(backoff),
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=RETRY_METHODS,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        raise_on_redirect=False,
-    )
     session = requests.Session()
+    retry = Retry(total=0, read=False, redirect=0, raise_on_status=False, raise_on_redirect=False)
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -122,6 +82,39 @@ def make_session(config):
             session.verify = ca_bundle
         session.trust_env = False
     return session
+
+
+class RetryPolicy:
+    """How :class:`ApiClient` retries: attempts, backoff, the cap on Retry-After.
+
+    Keys read from the config: ``max_retries`` (default 3), ``backoff_factor``
+    (default 0.5 s: waits of 0.5, 1, 2 ... s, at most 30), ``max_retry_after``
+    (default 60 s), ``sleep`` (callable).
+    """
+
+    def __init__(self, config):
+        retries = config.get("max_retries")
+        self.retries = DEFAULT_RETRIES if retries is None else max(0, int(retries))
+        backoff = config.get("backoff_factor")
+        self.backoff_factor = DEFAULT_BACKOFF if backoff is None else float(backoff)
+        self.max_retry_after = float(config.get("max_retry_after") or DEFAULT_MAX_RETRY_AFTER)
+        self.sleep = config_sleep(config)
+
+    def backoff(self, attempt):
+        return min(self.backoff_factor * 2 ** max(attempt - 1, 0), 30.0)
+
+    def delay(self, response, attempt):
+        """Seconds to wait before retrying after ``response``, or None: do not retry.
+
+        ``Retry-After`` (429, 503) is honoured up to ``max_retry_after``; a
+        longer one is not slept on: the answer goes back (the run ends and
+        the next one comes when the provider asked).
+        """
+        if response.status_code in (429, 503):
+            retry_after = retry_after_of(response)
+            if retry_after is not None:
+                return retry_after if retry_after <= self.max_retry_after else None
+        return self.backoff(attempt)
 
 
 def timeouts(config):
@@ -241,7 +234,11 @@ class AudioStream(io.RawIOBase):
     """A file-like view of a streamed download; the body is never held in memory.
 
     ``read`` decodes any Content-Encoding; a connection that breaks off
-    mid-body raises :class:`ProviderError` (retryable).
+    mid-body raises :class:`ProviderError` (retryable), and so does a body
+    that ends before its ``Content-Length``: :class:`IncompleteDownload`.
+    ``expected_duration`` and ``expected_size`` are what the provider said
+    of the recording (set by the adapter; None when it said nothing), for
+    the engine to check the whole file against.
     """
 
     def __init__(self, response, provider):
@@ -251,20 +248,41 @@ class AudioStream(io.RawIOBase):
         self.content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
         length = response.headers.get("Content-Length")
         self.content_length = int(length) if length and length.isdigit() else None
+        self.expected_duration = None
+        self.expected_size = None
+        self.received = 0
 
     def readable(self):
         return True
+
+    def _wire_bytes(self):
+        """Bytes of the body read from the connection (before any decoding)."""
+        try:
+            return int(self.response.raw.tell())
+        except (AttributeError, TypeError, ValueError):
+            return self.received
 
     def read(self, size=-1):  # pylint: disable=method-required-super
         # not an ORM read: the stream's own, reading the response body
         try:
             if size is None or size < 0:
-                return self.response.raw.read(decode_content=True)
-            return self.response.raw.read(size, decode_content=True)
+                data = self.response.raw.read(decode_content=True)
+            else:
+                data = self.response.raw.read(size, decode_content=True)
         except Exception as exc:
             raise ProviderError(
                 f"The download from {self.provider} broke off: {exc}; it will be tried again."
             ) from exc
+        self.received += len(data)
+        if (not data or size is None or size < 0) and self.content_length is not None:
+            wire = self._wire_bytes()
+            if wire < self.content_length:
+                raise IncompleteDownload(
+                    f"The download from {self.provider} ended after {wire} of "
+                    f"{self.content_length} bytes ({describe_url(self.response.url)}); "
+                    "it will be tried again."
+                )
+        return data
 
     def readinto(self, buffer):
         data = self.read(len(buffer))
@@ -309,84 +327,169 @@ class SlidingWindowLimiter:
 
 
 class HeaderRateLimiter:
-    """Waits when the provider's headers say the quota is used up.
+    """Waits while the provider's headers say the quota is used up, in every thread.
 
-    Aircall sends ``X-AircallApi-Remaining`` and ``X-AircallApi-Reset``
-    (UNIX time of the reset); when Remaining reaches 0 the next request
-    waits until Reset, at most ``max_wait`` seconds.
+    Aircall sends ``X-AircallApi-Remaining`` and ``X-AircallApi-Reset`` (the
+    time of the reset: UNIX seconds, milliseconds or seconds from now are
+    all understood).  Once Remaining reaches 0, *every* request of every
+    thread sharing this limiter waits until the reset; a 429 sets the reset
+    from its own headers (or its ``Retry-After``, or a minute).  A wait
+    longer than ``max_wait`` seconds is not slept: :class:`ProviderRateLimited`
+    is raised instead, so that a run started by hand returns and leaves the
+    rest to the import job.
     """
+
+    #: without any hint, the quota of a per-minute limit is back within this
+    DEFAULT_RESET = 60.0
 
     def __init__(
         self,
         remaining_header,
         reset_header,
+        *,
         clock=time.time,
         sleep=time.sleep,
         max_wait=60.0,
+        provider="The provider",
     ):
         self.remaining_header = remaining_header
         self.reset_header = reset_header
         self.clock = clock
         self.sleep = sleep
         self.max_wait = max_wait
+        self.provider = provider
         self._reset_at = None
         self._lock = threading.Lock()
 
-    def wait(self):
+    @property
+    def reset_at(self):
         with self._lock:
-            reset_at, self._reset_at = self._reset_at, None
+            return self._reset_at
+
+    def wait(self):
+        """Before a request: wait for the reset if the quota is spent (or raise)."""
+        with self._lock:
+            reset_at = self._reset_at
         if reset_at is None:
             return
-        delay = min(reset_at - self.clock(), self.max_wait)
-        if delay > 0:
-            _logger.info("Provider quota used up; waiting %.1f s", delay)
-            self.sleep(delay)
+        delay = reset_at - self.clock()
+        if delay <= 0:
+            return
+        if delay > self.max_wait:
+            raise ProviderRateLimited(
+                f"{self.provider}'s request quota is used up for {delay:.0f} s more; "
+                "the import job continues after that.",
+                retry_after=delay,
+            )
+        _logger.info("%s quota used up; waiting %.1f s", self.provider, delay)
+        self.sleep(delay)
+
+    def _reset_time(self, value):
+        reset = float(value)
+        if reset > 1e12:  # milliseconds
+            return reset / 1000.0
+        if reset > 1e9:  # UNIX seconds
+            return reset
+        return self.clock() + reset  # seconds from now
+
+    def _set(self, reset_at):
+        with self._lock:
+            current = self._reset_at
+            if current is None or reset_at > current or current <= self.clock():
+                self._reset_at = reset_at
 
     def update(self, response):
+        """After a response: learn the quota from its headers."""
         try:
             remaining = int(response.headers.get(self.remaining_header, ""))
-            reset = float(response.headers.get(self.reset_header, ""))
-        except ValueError:
+            reset_at = self._reset_time(response.headers.get(self.reset_header, ""))
+        except (TypeError, ValueError):
             return
-        if remaining > 0:
-            return
-        # a UNIX time, or (some providers) seconds until the reset
-        reset_at = reset if reset > 1e9 else self.clock() + reset
-        with self._lock:
-            self._reset_at = reset_at
+        if remaining <= 0:
+            self._set(reset_at)
+        else:
+            with self._lock:
+                # a fresh quota (a later window) lifts an earlier wait
+                if self._reset_at is not None and reset_at > self._reset_at:
+                    self._reset_at = None
+
+    def limited(self, response):
+        """After a 429: every thread waits for the reset it names (or a minute)."""
+        try:
+            reset_at = self._reset_time(response.headers.get(self.reset_header, ""))
+        except (TypeError, ValueError):
+            retry_after = retry_after_of(response)
+            reset_at = self.clock() + (
+                retry_after if retry_after is not None else self.DEFAULT_RESET
+            )
+        self._set(max(reset_at, self.clock()))
 
 
 class ApiClient:
-    """GET requests to one provider with the session, timeouts and hooks of an adapter."""
+    """GET requests to one provider with the session, timeouts, retries and limiters.
+
+    Each attempt goes through ``before`` (rate limiters, which may wait or
+    raise :class:`ProviderRateLimited`) and ``after`` (rate limit headers);
+    a 429 goes to ``limiter.limited`` when there is a limiter, which then
+    makes every thread wait, not only this one.
+    """
 
     def __init__(self, provider, config, session=None, auth=None):
         self.provider = provider
         self.session = session or make_session(config)
         self.timeout = timeouts(config)
         self.auth = auth
-        #: called before every API request (rate limiters)
+        self.policy = RetryPolicy(config)
+        #: called before every attempt (rate limiters)
         self.before = None
-        #: called with every API response (rate limit headers)
+        #: called with every response (rate limit headers)
         self.after = None
+        #: a HeaderRateLimiter that handles 429s for every thread
+        self.limiter = None
 
     def get(self, url, params=None, headers=None, auth=True, stream=False):
-        """The raw response (status not checked); ``auth=False`` for presigned links."""
-        if self.before:
-            self.before()
-        response = send(
-            self.session,
-            "GET",
-            url,
-            self.provider,
-            self.timeout,
-            params=params,
-            headers=headers,
-            auth=self.auth if auth else None,
-            stream=stream,
-        )
-        if self.after:
-            self.after(response)
-        return response
+        """The raw response (status not checked); ``auth=False`` for presigned links.
+
+        Retried: network errors and timeouts, 429 and 5xx, up to the
+        policy's ``retries``; the last answer is returned as it is.
+        """
+        attempt = 0
+        while True:
+            if self.before:
+                self.before()
+            try:
+                response = send(
+                    self.session,
+                    "GET",
+                    url,
+                    self.provider,
+                    self.timeout,
+                    params=params,
+                    headers=headers,
+                    auth=self.auth if auth else None,
+                    stream=stream,
+                )
+            except ProviderError:
+                if attempt >= self.policy.retries:
+                    raise
+                attempt += 1
+                self.policy.sleep(self.policy.backoff(attempt))
+                continue
+            if self.after:
+                self.after(response)
+            if response.status_code not in RETRY_STATUSES or attempt >= self.policy.retries:
+                return response
+            attempt += 1
+            if response.status_code == 429 and self.limiter is not None:
+                self.limiter.limited(response)
+                delay = 0  # the limiter makes this and every other thread wait
+            else:
+                delay = self.policy.delay(response, attempt)
+                if delay is None:
+                    return response
+            response.close()
+            if delay:
+                self.policy.sleep(delay)
 
     def get_json(self, url, params=None, headers=None):
         """The JSON object at ``url``; error statuses raise."""

@@ -1,11 +1,30 @@
 """Twilio Programmable Voice (REST API 2010-04-01).
 
-Calls are listed by start day (Twilio filters ``StartTime`` by UTC day
-only), so the exact ``[since, until)`` window is applied here.  The call
-list carries no recording data: each completed call's recordings are read
-from ``Calls/{CA}/Recordings.json``.  Webhooks are the
+Listing: ``Calls.json`` with ``StartTime>`` / ``StartTime<`` as exact
+instants (``2026-11-28T09:30:00Z``, what twilio-python sends for a
+``datetime``), both inclusive, then the exact ``[since, until)`` window is
+applied here.  Never a bare date: Twilio reads ``YYYY-MM-DD`` as midnight
+at the *start* of that day, so ``StartTime<=<today>`` would end the window
+at last midnight.
+
+Legs: a conversation through ``<Dial>`` is two Twilio calls, the parent
+leg and its child (``parent_call_sid``).  One conversation is one call
+here, under the parent's SID (recordings of ``<Dial record>`` and the
+``recordingStatusCallback`` name the parent): an agent's outbound call from
+a softphone (parent ``inbound`` from ``client:NAME`` to the dialled
+number) becomes an *outbound* call from our caller id (the child's
+``from``) to the customer, with the agent NAME; an inbound call put
+through to ``client:NAME`` gets that agent.  Child legs are never calls of
+their own.  Children are taken from the same listing when they are in it
+(no extra request) and asked with ``ParentCallSid`` otherwise.
+
+The call list carries no recording data: each completed conversation's
+recordings are read from ``Calls/{CA}/Recordings.json`` (with their
+duration, which the download is checked against).  Webhooks are the
 ``recordingStatusCallback`` form POSTs, signed with ``X-Twilio-Signature``
-like twilio-python's ``RequestValidator`` checks them.
+like twilio-python's ``RequestValidator`` checks them.  A withheld caller
+id arrives as ``+266696687`` (ANONYMOUS on a keypad; the other words
+Twilio uses likewise): no number.
 
 Config keys: ``base_url`` (default https://api.twilio.com), ``login``
 (Account SID), ``secret`` (Auth Token, also the webhook key),
@@ -34,6 +53,7 @@ from .base import (
 from .http import ApiClient, audio_stream, json_of, raise_for_status
 
 API = "/2010-04-01"
+RAW_KEYS = ("sid", "from", "to", "direction", "status", "start_time", "duration")
 STATES = {
     "completed": "answered",
     "in-progress": "answered",
@@ -44,6 +64,108 @@ STATES = {
     "queued": "missed",
     "ringing": "missed",
 }
+
+
+#: What Twilio puts in ``from`` for a withheld or missing caller id: words
+#: spelled on a telephone keypad (ANONYMOUS, RESTRICTED, UNKNOWN,
+#: UNAVAILABLE).  Not numbers: stored as no number.
+HIDDEN_NUMBERS = frozenset({"+266696687", "+7378742833", "+8656696", "+86282452253"})
+
+
+def iso_instant(moment):
+    """An aware datetime as Twilio's exact filter value, ``YYYY-MM-DDTHH:MM:SSZ`` in UTC.
+
+    twilio-python's ``serialize.iso8601_datetime`` writes a ``datetime``
+    this way (without converting it: we convert first).  Seconds are
+    truncated: Twilio's times have no fractions and both bounds are
+    inclusive, so nothing at the edges is lost.
+    """
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _is_client(value):
+    return isinstance(value, str) and value.startswith("client:")
+
+
+def _client(value):
+    return value[len("client:") :] or None
+
+
+def _number(value):
+    if not value or not isinstance(value, str):
+        return None
+    if value.strip() in HIDDEN_NUMBERS or value.strip().lower() in ("anonymous", "unknown"):
+        return None
+    return value
+
+
+def _unreadable(exc):
+    return str(exc) if isinstance(exc, MalformedData) else f"unreadable call: {exc!r}"
+
+
+def _main_child(children):
+    """The ``<Dial>`` leg that speaks for the conversation: the answered one, else the last."""
+    children = [c for c in children or () if isinstance(c, dict)]
+    if not children:
+        return None
+    answered = [c for c in children if c.get("status") in ("completed", "in-progress")]
+    return (answered or children)[-1]
+
+
+class _Legs:
+    """Parent and child legs seen while listing one window, page after page."""
+
+    def __init__(self):
+        self.parents = {}  # sid -> raw parent leg already listed
+        self.children = {}  # parent sid -> [raw child legs]
+        self.merged = {}  # parent sid -> how many children its last call had
+        self.unreadable = set()  # parent sids already reported unreadable
+
+    def add_child(self, raw):
+        known = self.children.setdefault(raw["parent_call_sid"], [])
+        if not any(c.get("sid") == raw.get("sid") for c in known):
+            known.append(raw)
+
+    def emitted(self, sid, raw):
+        self.parents[sid] = raw
+        self.merged[sid] = len(self.children.get(sid) or ())
+
+    def take_orphans(self, final):
+        """Parents to read again with children they were not read with: those
+        already listed at once, and at the end of the listing all the rest."""
+        return [
+            sid
+            for sid, kids in self.children.items()
+            if self.merged.get(sid, -1) < len(kids) and (sid in self.parents or final)
+        ]
+
+
+def _sides(raw, child):
+    """``(direction, caller, callee, agent, leg that tells the answer)`` of a conversation.
+
+    A Twilio Client identity (``client:alice``) is an agent, never a number.
+    """
+    sender, receiver = raw.get("from") or None, raw.get("to") or None
+    twilio_direction = raw.get("direction") or ""
+    speaker, agent = raw, None
+    if _is_client(sender) and _is_client(receiver):
+        return "internal", None, None, _client(sender), raw
+    if _is_client(sender):
+        # an agent's softphone dials out: the parent leg is "inbound" from the
+        # client; our caller id, the customer and the answer are on the
+        # <Dial> leg
+        if child is None:
+            return "outbound", None, receiver, _client(sender), raw
+        return "outbound", child.get("from"), child.get("to") or receiver, _client(sender), child
+    if twilio_direction == "inbound":
+        if _is_client(receiver):
+            agent, receiver = _client(receiver), None
+        elif child is not None and _is_client(child.get("to")):
+            agent, speaker = _client(child["to"]), child
+        return "inbound", sender, receiver, agent, speaker
+    if twilio_direction.startswith("outbound"):
+        return "outbound", sender, None if _is_client(receiver) else receiver, None, raw
+    raise ValueError(f"unknown direction {twilio_direction!r}")
 
 
 def _date(value):
@@ -140,44 +262,110 @@ class TwilioAdapter(ProviderAdapter):
                 raise MalformedData(f"Twilio sent an unexpected next page address: {cursor!r}")
             data = self.client.get_json(self.base_url + cursor)
         else:
-            last = until.astimezone(UTC)
+            self._legs = _Legs()
+            # exact instants, both inclusive at Twilio (to the second); the
+            # window itself is applied below
             params = {
-                "StartTime>": since.astimezone(UTC).date().isoformat(),
-                "StartTime<": last.date().isoformat(),
+                "StartTime>": iso_instant(since),
+                "StartTime<": iso_instant(until),
                 "PageSize": self.page_size,
             }
             data = self.client.get_json(self._url("/Calls.json"), params=params)
         rows = data.get("calls")
         if not isinstance(rows, list):
             raise MalformedData("Twilio sent a call list without 'calls'.")
+        legs = getattr(self, "_legs", None) or _Legs()
+        self._legs = legs
         page = CallPage(calls=[], next_cursor=data.get("next_page_uri") or None)
+        parents = []
         for raw in rows:
+            if isinstance(raw, dict) and raw.get("parent_call_sid"):
+                legs.add_child(raw)  # part of its parent's conversation
+            else:
+                parents.append(raw)
+        for raw in parents:
             sid = raw.get("sid") if isinstance(raw, dict) else None
             try:
-                call = self._parse_call(raw)
-                if not since <= call.start < until:
-                    continue
-                self._add_recording(call)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                page.errors.append((sid or "?", f"unreadable call: {exc!r}"))
-                continue
-            except MalformedData as exc:
-                page.errors.append((sid or "?", str(exc)))
-                continue
-            page.calls.append(call)
+                start = _date(raw.get("start_time") or raw.get("date_created"))
+                if since <= start < until:
+                    page.calls.append(self._conversation(raw, legs=legs))
+            except (KeyError, TypeError, ValueError, AttributeError, MalformedData) as exc:
+                page.errors.append((sid or "?", _unreadable(exc)))
+                legs.unreadable.add(sid)
+            finally:
+                if sid and sid not in legs.merged:
+                    legs.emitted(sid, raw)
+        self._add_orphans(legs, until, page)
         return page
 
+    def _add_orphans(self, legs, until, page):
+        """Child legs listed after their parent, or whose parent this listing does
+        not bring (it started before the window): the conversation is read
+        again with them."""
+        for parent_sid in legs.take_orphans(final=not page.next_cursor):
+            if parent_sid in legs.unreadable:
+                legs.merged[parent_sid] = len(legs.children[parent_sid])
+                continue  # already reported, read again by the next runs
+            try:
+                raw = legs.parents.get(parent_sid) or self._read_call(parent_sid)
+                call = self._conversation(raw, legs=legs) if raw else None
+            except (KeyError, TypeError, ValueError, AttributeError, MalformedData) as exc:
+                page.errors.append((parent_sid, _unreadable(exc)))
+                call = None
+            finally:
+                legs.merged[parent_sid] = len(legs.children[parent_sid])
+            if call is not None and call.start < until:
+                page.calls.append(call)
+
     def refresh_call(self, external_id):
-        response = self.client.get(self._url(f"/Calls/{quote(external_id, safe='')}.json"))
+        raw = self._read_call(external_id)
+        if raw is None:
+            return None
+        parent_sid = raw.get("parent_call_sid")
+        if parent_sid:
+            # a child leg: its conversation is its parent's
+            raw = self._read_call(parent_sid)
+            if raw is None:
+                return None
+        try:
+            return self._conversation(raw, children=self._children(raw["sid"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MalformedData(f"Twilio sent an unreadable call {external_id}: {exc!r}") from exc
+
+    def _read_call(self, sid):
+        response = self.client.get(self._url(f"/Calls/{quote(sid, safe='')}.json"))
         if response.status_code == 404:
             response.close()
             return None
         raise_for_status(response, self.name)
-        data = json_of(response, self.name)
-        try:
-            call = self._parse_call(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise MalformedData(f"Twilio sent an unreadable call {external_id}: {exc!r}") from exc
+        return json_of(response, self.name)
+
+    def _children(self, parent_sid):
+        """The child legs of a call (the documented ``ParentCallSid`` filter)."""
+        data = self.client.get_json(
+            self._url("/Calls.json"), params={"ParentCallSid": parent_sid, "PageSize": 50}
+        )
+        rows = data.get("calls")
+        if not isinstance(rows, list):
+            raise MalformedData("Twilio sent a call list without 'calls'.")
+        return [row for row in rows if isinstance(row, dict)]
+
+    def _conversation(self, raw, children=None, legs=None):
+        """The call of a parent (or single) leg with its children, and its recording."""
+        sid = raw["sid"]
+        if legs is not None:
+            children = legs.children.get(sid)
+        if not children and _is_client(raw.get("from")) and not _is_client(raw.get("to")):
+            # a softphone's outbound call: its <Dial> leg names our caller
+            # id and the customer, and says whether they answered
+            children = self._children(sid)
+            if legs is not None:
+                for child in children:
+                    if child.get("parent_call_sid") == sid:
+                        legs.add_child(child)
+        call = self._parse_call(raw, children or ())
+        if legs is not None:
+            legs.emitted(sid, raw)
         self._add_recording(call)
         return call
 
@@ -192,43 +380,37 @@ class TwilioAdapter(ProviderAdapter):
         if response.status_code == 404:
             response.close()
             raise AudioNotReady(f"Twilio cannot serve recording {ref} yet (HTTP 404).")
-        return audio_stream(response, self.name)
+        stream = audio_stream(response, self.name)
+        # the recording's own length, as Twilio reported it when listing
+        stream.expected_duration = getattr(call, "recording_duration", None)
+        return stream
 
     # -- parsing -----------------------------------------------------------
 
-    def _parse_call(self, raw):
+    def _parse_call(self, raw, children=()):
+        """A leg (and its ``<Dial>`` children) as one :class:`ProviderCall`."""
         sid = raw["sid"]
         if not isinstance(sid, str) or not sid:
             raise ValueError("no sid")
         start = _date(raw.get("start_time") or raw.get("date_created"))
-        status = raw["status"]
-        sender, receiver = raw.get("from") or None, raw.get("to") or None
-        twilio_direction = raw.get("direction") or ""
-        if str(sender).startswith("client:") and str(receiver).startswith("client:"):
-            direction = "internal"
-        elif twilio_direction == "inbound":
-            direction = "inbound"
-        elif twilio_direction.startswith("outbound"):
-            direction = "outbound"
-        else:
-            raise ValueError(f"unknown direction {twilio_direction!r}")
-        # A Twilio Client identity ("client:alice") is an agent, not a number.
-        agent_side = receiver if direction == "inbound" else sender
-        agent = agent_side[len("client:") :] if str(agent_side).startswith("client:") else None
+        child = _main_child(children)
+        direction, sender, receiver, agent, speaker = _sides(raw, child)
         return ProviderCall(
             external_id=sid,
             start=start,
             direction=direction,
-            state=STATES.get(status, "failed"),
-            caller_number=None if str(sender).startswith("client:") else sender,
-            callee_number=None if str(receiver).startswith("client:") else receiver,
+            # the answer is the <Dial> leg's; the length the whole conversation's
+            state=STATES.get(speaker["status"], "failed"),
+            caller_number=_number(sender),
+            callee_number=_number(receiver),
             duration=int(raw.get("duration") or 0),
             agent_external_id=agent,
+            agent_name=agent,
             recording_ref=None,
             recording_ready=False,
             raw={
-                key: raw.get(key)
-                for key in ("sid", "from", "to", "direction", "status", "start_time", "duration")
+                **{key: raw.get(key) for key in RAW_KEYS},
+                "child_sid": child.get("sid") if child is not None else None,
             },
         )
 
@@ -247,6 +429,11 @@ class TwilioAdapter(ProviderAdapter):
         processing = [r for r in recordings if r.get("status") in ("processing", "in-progress")]
         if completed:
             call.recording_ref, call.recording_ready = completed[0]["sid"], True
+            try:
+                seconds = int(completed[0].get("duration"))
+            except (TypeError, ValueError):
+                seconds = None
+            call.recording_duration = seconds if seconds and seconds > 0 else None
         elif processing:
             call.recording_ref, call.recording_ready = processing[0]["sid"], False
         else:
