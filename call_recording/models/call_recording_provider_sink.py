@@ -11,6 +11,7 @@ from odoo.exceptions import UserError
 
 from ..lib.providers.base import ProviderCall, ProviderError
 from ..lib.sync_engine import SyncSink
+from . import evidence
 from .call_recording_import import MAX_DOWNLOAD_ATTEMPTS
 
 _logger = logging.getLogger(__name__)
@@ -37,10 +38,11 @@ class ProviderSink(SyncSink):
         self.log = log
         self.deadline = deadline
         self.time_left = float("inf")
-        # No chatter tracking of what the import sets: the run log has it,
-        # and a tracking message per recording would triple the cost.
-        self.Call = (
-            self.env["call.recording"].sudo().with_context(tracking_disable=True, mail_notrack=True)
+        # The import writes evidence (download state, recordings) as the
+        # evidence writer.  No chatter tracking of what it sets: the run log
+        # has it, and a tracking message per recording would triple the cost.
+        self.Call = evidence.writer(self.env["call.recording"]).with_context(
+            tracking_disable=True, mail_notrack=True
         )
         self.webhook_stats = {"webhooks": 0}
         self.unreadable = set()

@@ -8,3 +8,4 @@ from . import test_tour
 from . import test_import
 from . import test_webhook
 from . import test_push_api
+from . import test_security

@@ -12,6 +12,7 @@ class CallRecording(models.Model):
         string="Lead / Opportunity",
         index="btree_not_null",
         check_company=True,
+        tracking=True,
         help="The open lead or opportunity this call belongs to: found by the "
         "customer or, for leads without a customer, by the phone number.",
     )
@@ -26,6 +27,10 @@ class CallRecording(models.Model):
         return calls
 
     def write(self, vals):
+        if vals.get("lead_id"):
+            # Only a lead the user may read: the link is noted (with the
+            # lead's name) in the call's chatter.
+            self.env["crm.lead"].browse(vals["lead_id"]).check_access("read")
         previous = {call.id: call.lead_id for call in self} if "lead_id" in vals else {}
         res = super().write(vals)
         if "lead_id" in vals:
@@ -48,12 +53,16 @@ class CallRecording(models.Model):
             )
         if not conditions:
             return None
-        return Domain.OR(conditions) & Domain(
-            [
-                ("active", "=", True),
-                ("won_status", "=", "pending"),
-                ("company_id", "in", [False, self.company_id.id]),
-            ]
+        # A lead without a company is its salesperson's: it takes calls of
+        # the companies they work in only.
+        company = Domain("company_id", "=", self.company_id.id) | (
+            Domain("company_id", "=", False)
+            & Domain("user_id.company_ids", "in", self.company_id.ids)
+        )
+        return (
+            Domain.OR(conditions)
+            & Domain([("active", "=", True), ("won_status", "=", "pending")])
+            & company
         )
 
     def _match_leads(self):
