@@ -435,6 +435,33 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         self.assertEqual((status, body["error"]), (403, "forbidden"))
         self.assertFalse(self._calls("pbx-r3"))
 
+    def test_new_integration_user_and_key(self):
+        """A system administrator creates the PBX's user and key from the account."""
+        admin = self.env.ref("base.user_admin")
+        admin.company_ids |= self.company
+        Wizard = (
+            self.env["call.recording.push.user"]
+            .with_user(admin)
+            .with_context(allowed_company_ids=self.company.ids)
+        )
+        action = Wizard.create(
+            {"provider_id": self.push_account.id, "name": "Front desk PBX", "login": "pbx-front"}
+        ).action_create()
+        key = action["context"]["default_key"]
+        user = self.env["res.users"].search([("login", "=", "pbx-front")])
+        self.assertTrue(user.share)
+        self.assertTrue(user.has_group("call_recording.group_call_recording_integration"))
+        self.assertIn(user, self.push_account.push_user_ids)
+        status, answer = self._push_json2(self._vals("pbx-w1", audio=None), key=key)
+        self.assertEqual((status, answer["created"]), (200, True), answer)
+        self.assertEqual(self._calls("pbx-w1").create_uid, user)
+        # Administrators of the suite who are not system administrators may not.
+        suite_admin = self._user("cr_pbx_admin", "call_recording.group_call_recording_admin")
+        with self.assertRaises(AccessError):
+            self.env["call.recording.push.user"].with_user(suite_admin).create(
+                {"provider_id": self.push_account.id, "name": "x", "login": "pbx-x"}
+            )
+
     def test_http_authentication(self):
         status, body = self._push_http(self._vals("pbx-a1"), key=False)
         self.assertEqual((status, body["error"]), (401, "unauthorized"))

@@ -1,1 +1,2 @@
 from . import call_recording_hold_release
+from . import call_recording_push_user
