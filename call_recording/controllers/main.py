@@ -8,6 +8,7 @@ from odoo.http import request
 
 from ..lib.audio import AUDIO_EXTENSIONS
 from ..lib.safe import safe_filename
+from ..models.ir_binary import AUDIO_ROUTE
 
 _logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class CallRecordingController(http.Controller):
 
         stream = (
             request.env["ir.binary"]
-            .with_context(call_recording_audio_route=True)
+            .with_context(call_recording_audio_route=AUDIO_ROUTE)
             ._record_to_stream(attachment, "raw")
         )
         # Headers from safe values only: the stored name came from a PBX or

@@ -467,6 +467,7 @@ class CallRecording(models.Model):
 
     @api.model
     def _max_audio_size(self):
+        # sudo: a size limit, not a secret; every importer needs it.
         megabytes = int(
             self.env["ir.config_parameter"].sudo().get_param("call_recording.max_audio_mb", 200)
         )
@@ -508,6 +509,8 @@ class CallRecording(models.Model):
                     "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=exc
                 )
             ) from exc
+        # sudo: the audio attachment is administrators' only; the system
+        # stores it (a private method: callers checked who may store).
         Attachment = self.env["ir.attachment"].sudo()
         try:
             fname = f"{stored.sha1[:2]}/{stored.sha1}"

@@ -85,6 +85,7 @@ class CallRecording(models.Model):
         return domain
 
     def _compute_legal_hold(self):
+        # sudo: whether a call is held (a yes or no) counts every hold.
         held = self.sudo().filtered_domain(self._held_domain(self._active_holds()))
         for call in self:
             call.legal_hold = call.id in held.ids
@@ -342,6 +343,7 @@ class CallRecording(models.Model):
         """
         if not store_fnames:
             return
+        # sudo: the filestore paths of the files the system is deleting.
         Attachment = self.env["ir.attachment"].sudo()
         paths = {fname: Attachment._full_path(fname) for fname in store_fnames}
         dbname = self.env.cr.dbname

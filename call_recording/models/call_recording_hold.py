@@ -122,6 +122,7 @@ class CallRecordingHold(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
         # Refusals noted while the hold kept the audio are applied now.
+        # sudo: the released holds' calls, whoever may read them.
         calls = (
             self.env["call.recording"]
             .sudo()

@@ -214,6 +214,7 @@ class CallRecordingProvider(models.Model):
     def _compute_webhook_url(self):
         base = self.get_base_url()
         for provider in self:
+            # sudo: the key is shown (in the address) to system administrators only.
             key = provider.sudo().webhook_key
             provider.webhook_url = (
                 f"{base}/call_recording/webhook/{provider.provider_type}/{key}"
@@ -436,6 +437,7 @@ class CallRecordingProvider(models.Model):
     def _set_state_from_error(self, error):
         state = "auth" if isinstance(error, providers_lib.ProviderAuthError) else "error"
         newly_refused = state == "auth" and self.state != "auth"
+        # sudo: the account's state is the system's (after a test or a run).
         self.sudo().write({"state": state, "last_error": str(error)})
         if newly_refused:
             self._alert_administrators(error)
@@ -492,6 +494,7 @@ class CallRecordingProvider(models.Model):
                 reports.setdefault(key, pcall)
         if not reports:
             return {}
+        # sudo: the import keeps the account's user map, whoever triggers it.
         Map = self.env["call.recording.provider.user"].sudo()
         maps = {
             entry.external_user_id: entry
@@ -558,6 +561,8 @@ class CallRecordingProvider(models.Model):
         announced calls and to download recordings.
         """
         self.ensure_one()
+        # sudo: deliveries are the system's record (the caller checked the
+        # delivery's signature or token).
         Event = self.env["call.recording.webhook.event"].sudo()
         Call = self.env["call.recording"]
         wake = False

@@ -125,6 +125,7 @@ class ProviderSink(SyncSink):
         self.commit()
 
     def _record_issues(self, errors):
+        # sudo: the import's own records (the sink runs for a sync).
         Issue = self.env["call.recording.sync.issue"].sudo()
         ids = [ext for ext, _reason in errors if ext and ext != "?"]
         open_issues = {
@@ -162,6 +163,7 @@ class ProviderSink(SyncSink):
     def _resolve_issues(self, external_ids):
         if not external_ids:
             return
+        # sudo: the import's own records.
         self.env["call.recording.sync.issue"].sudo().search(
             [
                 ("provider_id", "=", self.provider.id),
@@ -171,6 +173,7 @@ class ProviderSink(SyncSink):
         ).write({"state": "resolved", "resolved_date": fields.Datetime.now()})
 
     def calls_to_retry(self, limit):
+        # sudo: the import's own records.
         issues = (
             self.env["call.recording.sync.issue"]
             .sudo()
@@ -272,6 +275,7 @@ class ProviderSink(SyncSink):
 
     def process_webhook_events(self):
         """Read back the calls that webhooks announced without their data."""
+        # sudo: the import's own records.
         Event = self.env["call.recording.webhook.event"].sudo()
         events = Event.search(
             [("provider_id", "=", self.provider.id), ("state", "=", "pending")],

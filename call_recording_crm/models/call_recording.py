@@ -76,6 +76,7 @@ class CallRecording(models.Model):
                 continue
             lead = Lead.search(domain, order="create_date desc, id desc", limit=1)
             if lead:
+                # sudo: the system's link (see above).
                 call.sudo().lead_id = lead
 
     def _post_on_lead(self):
@@ -95,6 +96,8 @@ class CallRecording(models.Model):
             ),
             subtype_xmlid="mail.mt_note",
         )
+        # sudo: the note on the call is the system's (the lead was checked
+        # readable when a user set it).
         self.sudo().message_post(
             body=Markup("%s %s") % (self.env._("Linked to"), lead._get_html_link(title=lead.name)),
             subtype_xmlid="mail.mt_note",
