@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from xmlrpc import client as xmlrpclib
 
 from odoo import SUPERUSER_ID, api
+from odoo.exceptions import AccessError
 from odoo.orm.environments import Transaction
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import TransactionCase, _super_send, get_db_name
@@ -205,6 +206,24 @@ class TestEvidenceAttacks(AttackCommon):
         self.assertTrue(call.exists())
         self.assertEqual(call.recording_status, "available")
         self.assertEqual(self.audio_file(call), self.audio_bytes)
+
+        # Context keys named as the code's own open nothing either: their
+        # values are private objects, never a client's string or boolean.
+        for key in ("call_recording_evidence_writer", "call_recording_audio_route"):
+            with self.subTest(key=key):
+                self.assertRefused(
+                    self.manager,
+                    "call.recording",
+                    "write",
+                    self.call_a.ids,
+                    {"recording_status": "purged"},
+                    context={key: True},
+                )
+        attachment = self.call_a._get_audio_attachment()
+        with self.assertRaises(AccessError):
+            self.env["ir.binary"].with_user(self.agent_a).with_context(
+                call_recording_audio_route=True
+            )._record_to_stream(attachment, "raw")
 
     def test_03_audio_field_goes_through_every_check(self):
         """3. Writing ``audio`` skipped the access rights and the field's group."""
