@@ -230,6 +230,7 @@ class CallRecording(models.Model):
                 "consent_source": source,
             }
         )
+        self.invalidate_recordset(["legal_hold"])
         held = self.filtered("legal_hold")
         (self - held)._apply_deferred_refusals()
         for call in self:
@@ -245,6 +246,7 @@ class CallRecording(models.Model):
 
     def _apply_deferred_refusals(self):
         """Delete the audio of refused calls that no legal hold keeps any more."""
+        self.invalidate_recordset(["legal_hold"])
         due = self.filtered(
             lambda c: c.consent_state == "refused" and not c.legal_hold and c.has_audio
         )
@@ -264,6 +266,8 @@ class CallRecording(models.Model):
         by legal obligation stays until its date.
         """
         today = fields.Date.context_today(self)
+        # a hold placed or released in this transaction counts: read it now
+        self.invalidate_recordset(["legal_hold"])
         for call in self:
             if call.legal_hold:
                 raise UserError(
@@ -291,6 +295,7 @@ class CallRecording(models.Model):
     def _unlink_except_retention(self):
         if evidence.is_writer(self.env):
             # the purge of expired call data: checked by _purge_metadata
+            self.invalidate_recordset(["legal_hold"])
             for call in self.filtered("legal_hold"):
                 raise UserError(
                     self.env._("%(call)s is on legal hold and cannot be deleted.", call=call.name)

@@ -62,6 +62,7 @@ class CallRecordingHold(models.Model):
         self = evidence.check_create(self, vals_list)  # noqa: PLW0642
         holds = super().create(vals_list)
         holds._hold_customer_calls()
+        self.env["call.recording"].invalidate_model(["legal_hold"])
         return holds
 
     def write(self, vals):
@@ -79,6 +80,7 @@ class CallRecordingHold(models.Model):
                             "the hold (with its reason) instead."
                         )
                     )
+        self.env["call.recording"].invalidate_model(["legal_hold"])
         return res
 
     @api.ondelete(at_uninstall=False)

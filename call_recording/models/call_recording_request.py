@@ -339,12 +339,15 @@ class CallRecordingRequest(models.Model):
         ):
             return package.browse()
         digest = hashlib.sha256()
-        if package.store_fname:
-            with open(package._full_path(package.store_fname), "rb") as fp:
-                while chunk := fp.read(CHUNK_SIZE):
-                    digest.update(chunk)
-        else:
-            digest.update(package.raw or b"")
+        try:
+            if package.store_fname:
+                with open(package._full_path(package.store_fname), "rb") as fp:
+                    while chunk := fp.read(CHUNK_SIZE):
+                        digest.update(chunk)
+            else:
+                digest.update(package.raw or b"")
+        except OSError:  # the file is gone from the filestore
+            return package.browse()
         if not consteq(digest.hexdigest(), self.package_sha256):
             return package.browse()
         return package
@@ -420,7 +423,7 @@ class CallRecordingRequest(models.Model):
         self.check_access("write")
         self._check_deliverable()
         for request in self:
-            if not request.package_id:
+            if not request._handover_package():
                 request._build_package()
             evidence.writer(request).write(
                 {"link_expiry": fields.Datetime.now() + timedelta(days=LINK_VALID_DAYS)}
