@@ -174,7 +174,8 @@ def check_create(model, vals_list):
         _refuse(model, forbidden)
     context = model.env.context
     if any(key.startswith("default_") and key[8:] in evidence for key in context):
-        model = model.with_context(
+        # The whole context is replaced on purpose: keys are removed from it.
+        model = model.with_context(  # pylint: disable=context-overridden
             {
                 key: value
                 for key, value in context.items()

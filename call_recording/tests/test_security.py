@@ -756,7 +756,7 @@ class TestPlayLogConcurrency(TransactionCase):
                 }
             )
             call_id = call.id
-            cr.commit()
+            # committed when the cursor closes: the two requests see the call
 
         def cleanup():
             with registry.cursor() as cr:
