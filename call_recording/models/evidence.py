@@ -134,11 +134,13 @@ def is_writer(env):
 
 
 def _refuse(records, fields):
+    # sudo: the model's name (translated), for the message only.
+    model = records.env["ir.model"].sudo()._get(records._name).name or records._description
     raise AccessError(
         records.env._(
             "%(model)s: %(fields)s are evidence, set by the system only (the import, "
             "the Push API and the compliance actions).",
-            model=records._description,
+            model=model,
             fields=", ".join(sorted(fields)),
         )
     )
