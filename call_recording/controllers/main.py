@@ -3,8 +3,12 @@ import logging
 from werkzeug.exceptions import Forbidden, NotFound
 
 from odoo import http
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, MissingError
 from odoo.http import request
+
+from ..lib.audio import AUDIO_EXTENSIONS
+from ..lib.safe import safe_filename
+from ..models.ir_binary import AUDIO_ROUTE
 
 _logger = logging.getLogger(__name__)
 
@@ -26,34 +30,45 @@ class CallRecordingController(http.Controller):
         so that seeking (more Range requests) does not flood the log while
         no byte range escapes it.
         """
-        call = request.env["call.recording"].browse(call_id).exists()
-        if not call:
-            raise NotFound()
+        call = request.env["call.recording"].browse(call_id)
         try:
+            # A call that does not exist and one the user may not read get
+            # the same answer: the route tells no ids apart.
             call.check_access("read")
-            has_audio = call.has_audio
-        except AccessError as exc:
+            has_audio = bool(call.exists()) and call.has_audio
+        except (AccessError, MissingError) as exc:
             _logger.info("Refused recording %s to user %s", call_id, request.env.uid)
-            raise Forbidden() from exc
+            raise NotFound() from exc
         attachment = call._get_playable_audio_attachment() if has_audio else None
         if not attachment:
             raise NotFound()
 
         as_attachment = bool(download and download not in ("0", "false"))
-        if request.httprequest.method == "GET" and (as_attachment or not call._played_recently()):
-            call._log_access(
-                "download" if as_attachment else "play",
-                ip_address=request.httprequest.remote_addr,
-                user_agent=request.httprequest.user_agent.string,
-            )
+        if request.httprequest.method == "GET":
+            environ = request.httprequest
+            if as_attachment:
+                call._log_access(
+                    "download",
+                    ip_address=environ.remote_addr,
+                    user_agent=environ.user_agent.string,
+                )
+            else:
+                call._log_play(ip_address=environ.remote_addr, user_agent=environ.user_agent.string)
 
         stream = (
             request.env["ir.binary"]
-            .with_context(call_recording_audio_route=True)
+            .with_context(call_recording_audio_route=AUDIO_ROUTE)
             ._record_to_stream(attachment, "raw")
         )
-        stream.download_name = call.audio_filename or call._audio_download_name()
-        stream.mimetype = call.audio_mimetype or attachment.mimetype
+        # Headers from safe values only: the stored name came from a PBX or
+        # a provider, and only audio is ever served inline.
+        mimetype = call.audio_mimetype or attachment.mimetype
+        if mimetype not in AUDIO_EXTENSIONS:
+            mimetype, as_attachment = "application/octet-stream", True
+        stream.mimetype = mimetype
+        stream.download_name = safe_filename(
+            call.audio_filename, default=""
+        ) or call._audio_download_name(mimetype)
         response = stream.get_response(as_attachment=as_attachment)
         # Tell players on the first, full response that they may seek.
         response.headers["Accept-Ranges"] = "bytes"
@@ -80,6 +95,10 @@ class CallRecordingController(http.Controller):
         if request.env.user.partner_id.commercial_partner_id != customer:
             _logger.info("Refused hand-over %s to user %s", hand_over.name, request.env.uid)
             raise Forbidden()
+        package = hand_over._handover_package()
+        if not package:
+            _logger.warning("Hand-over %s: its package is not the one it built", hand_over.name)
+            raise NotFound()
         # sudo: written by the system for the customer, whose download it is.
         request.env["call.recording.access.log"].sudo().create(
             {
@@ -96,5 +115,7 @@ class CallRecordingController(http.Controller):
             body=request.env._("Package downloaded by the customer."),
             subtype_xmlid="mail.mt_note",
         )
-        stream = request.env["ir.binary"].sudo()._record_to_stream(hand_over.package_id, "raw")
+        # sudo: the package was checked above to be the one this request
+        # built (its own attachment, with the SHA-256 recorded at build).
+        stream = request.env["ir.binary"].sudo()._record_to_stream(package, "raw")
         return stream.get_response(as_attachment=True)

@@ -9,15 +9,20 @@ from ..lib import providers as providers_lib
 
 _logger = logging.getLogger(__name__)
 
+#: A webhook delivery is one event of a few kilobytes: anything larger is
+#: refused (413) before it is read, not parsed up to Odoo's request limit.
+WEBHOOK_MAX_BYTES = 256 * 1024
+
 
 class CallRecordingWebhook(http.Controller):
     """One route per provider; the random key in the path names the account.
 
     The provider's signature (Twilio, Zadarma) or token (Aircall) is
     checked in constant time by the adapter before anything is stored;
-    a bad or missing one gets 403.  The answer comes at once: calls that
-    arrive whole are stored, the rest is read back and downloaded by the
-    import job, which is woken up.
+    a bad or missing one gets 403, a body over ``WEBHOOK_MAX_BYTES`` 413,
+    an unreadable one (not the provider's format, nested too deep) 400.
+    The answer comes at once: calls that arrive whole are stored, the rest
+    is read back and downloaded by the import job, which is woken up.
     """
 
     def _provider(self, provider_type, key):
@@ -46,7 +51,8 @@ class CallRecordingWebhook(http.Controller):
         except providers_lib.WebhookRejected as exc:
             _logger.warning("Rejected %s webhook for %s: %s", provider_type, provider.name, exc)
             raise Forbidden() from exc
-        except providers_lib.ProviderError as exc:
+        except (providers_lib.ProviderError, RecursionError, ValueError) as exc:
+            # RecursionError: JSON nested deeper than Python's parser goes.
             _logger.warning("Unreadable %s webhook for %s: %s", provider_type, provider.name, exc)
             return request.make_response("unreadable", status=400)
         provider._receive_webhook_events(events)
@@ -59,6 +65,7 @@ class CallRecordingWebhook(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        max_content_length=WEBHOOK_MAX_BYTES,
     )
     def webhook_twilio(self, key, **kwargs):
         return self._handle("twilio", key)
@@ -70,6 +77,7 @@ class CallRecordingWebhook(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        max_content_length=WEBHOOK_MAX_BYTES,
     )
     def webhook_aircall(self, key, **kwargs):
         return self._handle("aircall", key)
@@ -81,6 +89,7 @@ class CallRecordingWebhook(http.Controller):
         methods=["GET", "POST"],
         csrf=False,
         save_session=False,
+        max_content_length=WEBHOOK_MAX_BYTES,
     )
     def webhook_zadarma(self, key, zd_echo=None, **kwargs):
         if request.httprequest.method == "GET":

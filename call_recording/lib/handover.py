@@ -2,6 +2,9 @@
 
 Plain Python (no ORM): the model hands over file paths and metadata; the
 recordings are copied into the archive in chunks, never whole in memory.
+Entry names are reduced to safe file names (a number such as ``../../x``
+cannot put a file outside ``recordings/``) and no metadata cell can start a
+spreadsheet formula.
 """
 
 import csv
@@ -9,6 +12,8 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+
+from .safe import csv_cell, safe_filename
 
 METADATA_COLUMNS = (
     "reference",
@@ -34,22 +39,24 @@ def metadata_csv(entries):
     writer = csv.DictWriter(out, fieldnames=(*METADATA_COLUMNS, "file"), extrasaction="ignore")
     writer.writeheader()
     for entry in entries:
-        writer.writerow({**entry.metadata, "file": entry.arcname})
+        row = {**entry.metadata, "file": entry.arcname}
+        writer.writerow({key: csv_cell(value) for key, value in row.items()})
     return out.getvalue()
 
 
 def build_package(target, entries, title=""):
     """Write the ZIP to ``target``: recordings under ``recordings/`` plus
     ``metadata.csv`` and ``metadata.json`` describing each one."""
-    rows = [{**e.metadata, "file": f"recordings/{e.arcname}"} for e in entries]
+    names = [f"recordings/{safe_filename(e.arcname, default='recording')}" for e in entries]
+    rows = [{**e.metadata, "file": name} for e, name in zip(entries, names, strict=True)]
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
-        for entry in entries:
+        for entry, name in zip(entries, names, strict=True):
             # Audio is already compressed: stored, streamed from disk.
-            archive.write(entry.path, f"recordings/{entry.arcname}")
+            archive.write(entry.path, name)
         archive.writestr(
             "metadata.csv",
             metadata_csv(
-                [PackageEntry("", f"recordings/{e.arcname}", e.metadata) for e in entries]
+                [PackageEntry("", name, e.metadata) for e, name in zip(entries, names, strict=True)]
             ),
         )
         archive.writestr(

@@ -12,6 +12,8 @@ from odoo.tools import SQL
 
 from ..lib import audio as audio_lib
 from ..lib import phone as phone_lib
+from ..lib.safe import safe_filename
+from . import evidence
 
 _logger = logging.getLogger(__name__)
 
@@ -42,11 +44,14 @@ PARTNER_MATCH_STATES = [
     ("unknown", "Unknown number"),
     ("none", "No number"),
 ]
-#: Fields an agent may change on their own calls; everything else is
-#: evidence that only managers (or the import) may touch.
+#: Fields an agent may change on their own calls; managers may also change
+#: the agent.  Evidence and facts (``evidence.py``) are the system's.
 AGENT_WRITABLE_FIELDS = frozenset({"partner_id", "notes"})
 #: Range requests of one user on one call within this window are one play.
 PLAY_LOG_WINDOW_MINUTES = 10
+#: First key of the advisory lock that serialises a call's first play
+#: requests (the second key is the call's id); see ``_log_play``.
+PLAY_LOCK_KEY = 0x43525059  # "CRPY"
 
 
 class CallRecording(models.Model):
@@ -257,6 +262,9 @@ class CallRecording(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # Evidence is refused here, before the system adds its own values
+        # (overrides of create must not add evidence to the caller's values).
+        self = evidence.check_create(self, vals_list)  # noqa: PLW0642
         new = self.env._("New")
         numbered = [vals for vals in vals_list if vals.get("name", new) == new]
         if numbered:
@@ -279,6 +287,9 @@ class CallRecording(models.Model):
         return calls
 
     def write(self, vals):
+        # Evidence first, on the caller's own values (overrides of write
+        # must not add evidence to them before this check).
+        evidence.check_write(self, vals)
         if not self.env.su and not self.env.user.has_group(
             "call_recording.group_call_recording_manager"
         ):
@@ -294,6 +305,8 @@ class CallRecording(models.Model):
         if "partner_id" in vals and "partner_match" not in vals:
             vals["partner_match"] = "manual" if vals["partner_id"] else "unknown"
         if "audio" in vals:
+            # Only the evidence writer gets here (``audio`` is evidence); the
+            # recording goes through the same checks as an import.
             data = vals.pop("audio")
             res = super().write(vals) if vals else True
             raw = base64.b64decode(data) if data else b""
@@ -305,6 +318,14 @@ class CallRecording(models.Model):
     def _agent_writable_fields(self):
         """Fields an agent may change on their calls (extended by bridges)."""
         return AGENT_WRITABLE_FIELDS
+
+    def _evidence_fields(self):
+        """Written by the system only: see ``evidence.py`` (extended by add-ons)."""
+        return evidence.CALL_EVIDENCE
+
+    def _evidence_facts(self):
+        """Given when the call is created, then the system's: see ``evidence.py``."""
+        return evidence.CALL_FACTS
 
     # ------------------------------------------------------------------
     # Partner matching
@@ -361,9 +382,9 @@ class CallRecording(models.Model):
             if (call.partner_id.id, call.partner_match, call.partner_match_count) != key:
                 updates[key] |= call
         for (partner_id, match, count), group in updates.items():
-            # sudo: the match is set by the system, not by the user who
-            # triggered it (e.g. an agent editing a contact's phone).
-            group.sudo().write(
+            # The match is the system's, not the user's who triggered it
+            # (e.g. an agent editing a contact's phone): written as evidence.
+            evidence.writer(group).write(
                 {"partner_id": partner_id, "partner_match": match, "partner_match_count": count}
             )
 
@@ -373,6 +394,8 @@ class CallRecording(models.Model):
         numbers = [n for n in numbers if n]
         if not numbers:
             return
+        # sudo: matching looks at every company's unmatched calls of these
+        # numbers; what a call is matched to follows the call's company.
         calls = (
             self.sudo()
             .with_context(active_test=False)
@@ -408,11 +431,14 @@ class CallRecording(models.Model):
     # ------------------------------------------------------------------
 
     def _audio_download_name(self, mimetype=None):
+        """The recording's file name: reference, direction and number, made safe
+        (a number such as ``../../x`` from a provider stays a plain name)."""
         self.ensure_one()
         ext = audio_lib.AUDIO_EXTENSIONS.get(mimetype or self.audio_mimetype, "bin")
         number = self.external_number_e164 or self.external_number or ""
         parts = [self.name.replace("/", "-"), self.direction, number.replace("+", "")]
-        return "_".join(p for p in parts if p) + "." + ext
+        name = "_".join(safe_filename(p, default="") for p in parts if p)
+        return safe_filename(f"{name}.{ext}", default=f"recording.{ext}")
 
     def _audio_attachments(self):
         """The audio attachments of these calls."""
@@ -446,15 +472,16 @@ class CallRecording(models.Model):
 
     @api.model
     def _max_audio_size(self):
+        # sudo: a size limit, not a secret; every importer needs it.
         megabytes = int(
             self.env["ir.config_parameter"].sudo().get_param("call_recording.max_audio_mb", 200)
         )
         return megabytes * 1024 * 1024
 
     def _set_audio_bytes(self, data, filename=None):
-        """Store a recording given as bytes; empty data removes the audio."""
+        """Store a recording given as bytes; empty data removes the audio (logged)."""
         if not data:
-            return self._remove_audio()
+            return self._purge_audio(rule="manual", status="none")
         return self._set_audio_stream(io.BytesIO(data), filename=filename)
 
     @api.model
@@ -487,6 +514,8 @@ class CallRecording(models.Model):
                     "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=exc
                 )
             ) from exc
+        # sudo: the audio attachment is administrators' only; the system
+        # stores it (a private method: callers checked who may store).
         Attachment = self.env["ir.attachment"].sudo()
         try:
             fname = f"{stored.sha1[:2]}/{stored.sha1}"
@@ -510,7 +539,7 @@ class CallRecording(models.Model):
         if self.recording_status not in ("none", "pending", "failed"):
             # a call still waiting for its recording has no attachment to replace
             self._get_audio_attachment().unlink()
-        name = filename or self._audio_download_name(stored.mimetype)
+        name = (filename and safe_filename(filename)) or self._audio_download_name(stored.mimetype)
         vals = {
             "name": name,
             "res_model": self._name,
@@ -538,9 +567,9 @@ class CallRecording(models.Model):
             )
             attachment.invalidate_recordset(["store_fname", "file_size", "checksum", "mimetype"])
         self.invalidate_recordset(["audio"])
-        # sudo: the recording's metadata is evidence no user may write; it
-        # is set here by the system from the data just stored.
-        self.sudo().write(
+        # The recording's metadata is evidence, set by the system from the
+        # data just stored.
+        evidence.writer(self).write(
             {
                 "recording_status": "available",
                 "audio_filename": name,
@@ -556,8 +585,8 @@ class CallRecording(models.Model):
         attachments = self._audio_attachments()
         attachments.unlink()
         self.invalidate_recordset(["audio"])
-        # sudo: as in _set_audio_stream, the status is the system's to set.
-        self.sudo().write(
+        # As in _set_audio_stream, the status is the system's to set.
+        evidence.writer(self).write(
             {
                 "recording_status": status,
                 "audio_size": 0,
@@ -614,6 +643,46 @@ class CallRecording(models.Model):
                 limit=1,
             )
         )
+
+    def _play_logged_elsewhere(self, minutes=PLAY_LOG_WINDOW_MINUTES):
+        """Whether another transaction has committed this user's play of this call.
+
+        Odoo's transactions are REPEATABLE READ: what a concurrent request
+        committed after this one began is invisible to it, so a new cursor
+        (a snapshot taken now) looks.
+        """
+        self.ensure_one()
+        since = fields.Datetime.now() - timedelta(minutes=minutes)
+        with self.env.registry.cursor() as cr:
+            cr.execute(
+                SQL(
+                    "SELECT 1 FROM call_recording_access_log WHERE call_id = %s "
+                    "AND user_id = %s AND access_type = 'play' AND create_date >= %s LIMIT 1",
+                    self.id,
+                    self.env.uid,
+                    since,
+                )
+            )
+            return bool(cr.fetchone())
+
+    def _log_play(self, ip_address=None, user_agent=None):
+        """Log the current user's play of this call, once per window.
+
+        A browser sends its first Range requests in parallel; with several
+        workers both could find no play and log one each.  The check and
+        the insert are serialised per call by a transaction-level advisory
+        lock (released at commit): the second request waits for the first
+        to commit, then sees its entry.  Returns the new entry, or an empty
+        recordset when the play was logged already.
+        """
+        self.ensure_one()
+        Log = self.env["call.recording.access.log"]
+        if self._played_recently():
+            return Log
+        self.env.cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", PLAY_LOCK_KEY, self.id))
+        if self._play_logged_elsewhere():
+            return Log
+        return self._log_access("play", ip_address=ip_address, user_agent=user_agent)
 
     def _log_access(self, access_type, ip_address=None, user_agent=None):
         """Record that the current user played or downloaded these calls."""

@@ -5,9 +5,10 @@ from collections import defaultdict
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.fields import Domain
 
+from . import evidence
 from .call_recording_line import DEFAULT_RETENTION_MONTHS, RECORDING_POLICIES
 
 _logger = logging.getLogger(__name__)
@@ -22,20 +23,8 @@ CONSENT_SOURCES = [
     ("provider", "Telephony provider"),
     ("partner", "Contact's standing refusal"),
 ]
-#: Evidence that only the system writes (through the actions below).
-PROTECTED_FIELDS = frozenset(
-    {
-        "line_id",
-        "legal_basis",
-        "retention_date",
-        "metadata_retention_date",
-        "consent_state",
-        "consent_user_id",
-        "consent_date",
-        "consent_source",
-    }
-)
-PURGE_CONTEXT = "call_recording_purge"
+#: Which deletion rule a removal of audio with this final status follows.
+RULE_OF_STATUS = {"refused": "consent", "purged": "retention"}
 
 
 class CallRecording(models.Model):
@@ -84,14 +73,19 @@ class CallRecording(models.Model):
         return self.env["call.recording.hold"].sudo().search([("state", "=", "active")])
 
     def _held_domain(self, holds):
+        """Calls these holds cover: their calls, and their customers' calls in
+        the hold's company (a hold follows its company, as the calls do)."""
         domain = Domain("id", "in", holds.call_ids.ids)
-        if holds.partner_id:
-            domain |= Domain(
-                "commercial_partner_id", "in", holds.partner_id.commercial_partner_id.ids
-            )
+        for company in holds.company_id:
+            customers = holds.filtered(lambda h, c=company: h.company_id == c).partner_id
+            if customers:
+                domain |= Domain(
+                    "commercial_partner_id", "in", customers.commercial_partner_id.ids
+                ) & Domain("company_id", "=", company.id)
         return domain
 
     def _compute_legal_hold(self):
+        # sudo: whether a call is held (a yes or no) counts every hold.
         held = self.sudo().filtered_domain(self._held_domain(self._active_holds()))
         for call in self:
             call.legal_hold = call.id in held.ids
@@ -141,13 +135,38 @@ class CallRecording(models.Model):
             }
             groups[tuple(sorted(vals.items()))].append(call.id)
         for vals, ids in groups.items():
-            # sudo: evidence fields are the system's to write.  Calls of the
-            # same line and day share their values: one write per group.
-            self.browse(ids).sudo().write(dict(vals))
+            # Evidence fields are the system's to write.  Calls of the same
+            # line and day share their values: one write per group.
+            evidence.writer(self.browse(ids)).write(dict(vals))
+        self._join_customer_holds()
         self._apply_partner_refusal()
 
+    def _join_customer_holds(self):
+        """Calls of a customer on legal hold join that hold's calls for good."""
+        customers = self.commercial_partner_id
+        if not customers:
+            return
+        # sudo: whether a call is held matters whoever stores or links it.
+        holds = (
+            self.env["call.recording.hold"]
+            .sudo()
+            .search(
+                [
+                    ("state", "=", "active"),
+                    ("partner_id.commercial_partner_id", "in", customers.ids),
+                ]
+            )
+        )
+        holds._hold_customer_calls(self)
+
     def _apply_partner_refusal(self):
-        """On consent lines, a contact's standing refusal refuses the call."""
+        """On consent lines, a contact's standing refusal refuses the call.
+
+        Applied when the call arrives only: a contact created or edited
+        later (by anyone who may edit contacts) never deletes recordings
+        already kept; the call shows the contact's refusal, and whoever
+        handles the call notes it with *Consent Refused*.
+        """
         refused = self.filtered(
             lambda c: (
                 c.legal_basis == "consent"
@@ -180,8 +199,8 @@ class CallRecording(models.Model):
         self._check_consent_line()
         if self.filtered(lambda c: c.consent_state == "refused"):
             raise UserError(self.env._("A refusal cannot be turned into a consent."))
-        # sudo: consent evidence is written by the system for the agent.
-        self.sudo().write(
+        # Consent evidence is written by the system for the agent.
+        evidence.writer(self).write(
             {
                 "consent_state": "given",
                 "consent_user_id": self.env.uid,
@@ -198,8 +217,12 @@ class CallRecording(models.Model):
         return True
 
     def _refuse_consent(self, source):
-        """Record a refusal and delete the audio at once; the call stays as evidence."""
-        self.sudo().write(
+        """Record a refusal and delete the audio at once; the call stays as evidence.
+
+        A legal hold wins: a held call keeps its audio, the refusal is
+        recorded and applied when the hold is released.
+        """
+        evidence.writer(self).write(
             {
                 "consent_state": "refused",
                 "consent_user_id": self.env.uid,
@@ -207,34 +230,59 @@ class CallRecording(models.Model):
                 "consent_source": source,
             }
         )
-        with_audio = self.filtered(lambda c: c._get_audio_attachment())
-        with_audio._purge_audio(rule="consent", status="refused")
+        self.invalidate_recordset(["legal_hold"])
+        held = self.filtered("legal_hold")
+        (self - held)._apply_deferred_refusals()
         for call in self:
             call.message_post(
-                body=self.env._("The other party refused the recording; its audio is deleted."),
+                body=self.env._(
+                    "The other party refused the recording; its audio is kept while the "
+                    "call is on legal hold and deleted when the hold is released."
+                )
+                if call in held
+                else self.env._("The other party refused the recording; its audio is deleted."),
                 subtype_xmlid="mail.mt_note",
             )
+
+    def _apply_deferred_refusals(self):
+        """Delete the audio of refused calls that no legal hold keeps any more."""
+        self.invalidate_recordset(["legal_hold"])
+        due = self.filtered(
+            lambda c: c.consent_state == "refused" and not c.legal_hold and c.has_audio
+        )
+        due._purge_audio(rule="consent", status="refused")
 
     # ------------------------------------------------------------------
     # Purge
     # ------------------------------------------------------------------
 
-    def _check_removable(self):
-        """Legal-obligation recordings stay until their date; held ones stay."""
-        if self.env.context.get(PURGE_CONTEXT):
-            return
+    def _check_removable(self, rule="manual"):
+        """Whether these calls' audio (or the calls) may go under ``rule``.
+
+        Follows the legal basis, the dates and the holds, never a status a
+        user could have changed: a held call stays; ``consent`` removes
+        only refused consent-line audio; ``retention`` and ``metadata``
+        only what is past its date; by hand (``manual``), a recording kept
+        by legal obligation stays until its date.
+        """
         today = fields.Date.context_today(self)
+        # a hold placed or released in this transaction counts: read it now
+        self.invalidate_recordset(["legal_hold"])
         for call in self:
             if call.legal_hold:
                 raise UserError(
                     self.env._("%(call)s is on legal hold and cannot be deleted.", call=call.name)
                 )
-            if (
-                call.legal_basis == "legal"
-                and call.retention_date
-                and call.retention_date > today
-                and call.recording_status == "available"
-            ):
+            if rule == "consent":
+                if call.legal_basis != "consent" or call.consent_state != "refused":
+                    raise UserError(self.env._("%(call)s has no refused consent.", call=call.name))
+                continue
+            date = call.metadata_retention_date if rule == "metadata" else call.retention_date
+            if rule in ("retention", "metadata") and date and date >= today:
+                raise UserError(
+                    self.env._("%(call)s must be kept until %(date)s.", call=call.name, date=date)
+                )
+            if call.legal_basis == "legal" and call.retention_date and call.retention_date > today:
                 raise UserError(
                     self.env._(
                         "%(call)s is recorded by legal obligation and must be kept until %(date)s.",
@@ -245,11 +293,47 @@ class CallRecording(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_retention(self):
-        self._check_removable()
+        if evidence.is_writer(self.env):
+            # the purge of expired call data: checked by _purge_metadata
+            self.invalidate_recordset(["legal_hold"])
+            for call in self.filtered("legal_hold"):
+                raise UserError(
+                    self.env._("%(call)s is on legal hold and cannot be deleted.", call=call.name)
+                )
+            return
+        self._check_removable("manual")
+
+    def unlink(self):
+        if self and not evidence.is_writer(self.env):
+            # A deletion by hand (an administrator) leaves its trace too.
+            logs = self._purge_log_values("manual", "call")
+            res = super().unlink()
+            # sudo: the purge log is written by the system only.
+            self.env["call.recording.purge.log"].sudo().create(logs)
+            return res
+        return super().unlink()
+
+    def _purge_log_values(self, rule, what):
+        """What the purge log keeps of these calls: no personal data."""
+        return [
+            {
+                "call_reference": call.name,
+                "company_id": call.company_id.id,
+                "rule": rule,
+                "what": what,
+                "line_name": call.line_id.name or call.line_number_e164 or False,
+                "legal_basis": call.legal_basis or False,
+                "retention_date": call.metadata_retention_date
+                if rule == "metadata"
+                else call.retention_date,
+                "audio_sha256": call.audio_sha256 or False,
+                "user_id": self.env.uid,
+            }
+            for call in self
+        ]
 
     def _remove_audio(self, status="none"):
-        if status != "refused":
-            self._check_removable()
+        self._check_removable(RULE_OF_STATUS.get(status, "manual"))
         store_fnames = {a.store_fname for a in self._audio_attachments() if a.store_fname}
         res = super()._remove_audio(status=status)
         self._delete_files_after_commit(store_fnames)
@@ -264,6 +348,7 @@ class CallRecording(models.Model):
         """
         if not store_fnames:
             return
+        # sudo: the filestore paths of the files the system is deleting.
         Attachment = self.env["ir.attachment"].sudo()
         paths = {fname: Attachment._full_path(fname) for fname in store_fnames}
         dbname = self.env.cr.dbname
@@ -284,22 +369,10 @@ class CallRecording(models.Model):
         self.env.cr.postcommit.add(delete_files)
 
     def _purge_audio(self, rule="retention", status="purged"):
-        """Delete the audio of these calls and write the purge log."""
-        logs = [
-            {
-                "call_reference": call.name,
-                "company_id": call.company_id.id,
-                "rule": rule,
-                "what": "audio",
-                "line_name": call.line_id.name or call.line_number_e164 or False,
-                "legal_basis": call.legal_basis or False,
-                "retention_date": call.retention_date,
-                "audio_sha256": call.audio_sha256,
-                "user_id": self.env.uid,
-            }
-            for call in self
-        ]
-        self.with_context(**{PURGE_CONTEXT: status != "refused"})._remove_audio(status=status)
+        """Delete the audio of these calls under ``rule`` and write the purge log."""
+        logs = self._purge_log_values(rule, "audio")
+        self._check_removable(rule)
+        self._remove_audio(status=status)
         # sudo: the purge log is written by the system only.
         self.env["call.recording.purge.log"].sudo().create(logs)
 
@@ -327,20 +400,10 @@ class CallRecording(models.Model):
 
     @api.model
     def _purge_metadata(self, calls):
-        logs = [
-            {
-                "call_reference": call.name,
-                "company_id": call.company_id.id,
-                "rule": "metadata",
-                "what": "call",
-                "line_name": call.line_id.name or call.line_number_e164 or False,
-                "legal_basis": call.legal_basis or False,
-                "retention_date": call.metadata_retention_date,
-                "user_id": self.env.uid,
-            }
-            for call in calls
-        ]
-        calls.with_context(**{PURGE_CONTEXT: True}).unlink()
+        logs = calls._purge_log_values("metadata", "call")
+        calls._check_removable("metadata")
+        evidence.writer(calls).unlink()
+        # sudo: the purge log is written by the system only.
         self.env["call.recording.purge.log"].sudo().create(logs)
 
     @api.model
@@ -378,16 +441,9 @@ class CallRecording(models.Model):
         return calls
 
     def write(self, vals):
-        if not self.env.su and PROTECTED_FIELDS & set(vals):
-            raise AccessError(
-                self.env._(
-                    "Line, legal basis, retention and consent evidence are set by the "
-                    "system; use the consent buttons or a legal hold."
-                )
-            )
         res = super().write(vals)
         if "partner_id" in vals:
-            self._apply_partner_refusal()
+            self._join_customer_holds()
         return res
 
     def _check_audio_allowed(self):

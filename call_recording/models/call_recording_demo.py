@@ -110,6 +110,7 @@ class CallRecording(models.Model):
                     call._refuse_consent(source="agent")
                     seconds = 0
                 else:
+                    # sudo: demo data, noted as the call's agent would.
                     call.with_user(call.user_id).sudo().action_consent_given()
             if seconds and call.legal_basis != "none" and call.consent_state != "refused":
                 call._set_audio_bytes(audio_lib.synth_call_wav(seconds, seed=index))

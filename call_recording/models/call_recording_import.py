@@ -2,6 +2,8 @@ from datetime import UTC, timedelta
 
 from odoo import api, fields, models
 
+from . import evidence
+
 #: How many failed download attempts before the recording is marked failed.
 MAX_DOWNLOAD_ATTEMPTS = 8
 #: How long after its end a call whose recording the provider may still be
@@ -103,11 +105,14 @@ class CallRecording(models.Model):
                 and c.provider_recording_ref
             )
         )
-        # sudo: download state is the system's; managers may only reset it.
-        retry.sudo().write(
+        # Download state is evidence; managers may only reset it (the
+        # recording reference stays the provider's).
+        evidence.writer(retry).write(
             {"recording_status": "pending", "import_attempts": 0, "import_next_try": False}
         )
-        verify.sudo().write({"import_verify": True, "import_attempts": 0, "import_next_try": False})
+        evidence.writer(verify).write(
+            {"import_verify": True, "import_attempts": 0, "import_next_try": False}
+        )
         if retry or verify:
             self.env.ref("call_recording.ir_cron_call_recording_provider_sync")._trigger()
         return True
@@ -136,9 +141,10 @@ class CallRecording(models.Model):
         Returns ``(calls, counts)`` with counts ``created``, ``updated``
         and ``skipped``.
         """
-        # sudo: imports write calls of every agent of the account; the
-        # callers (cron, webhook, integration API) check who may import.
-        Call = self.sudo().with_context(
+        # Imports write calls (evidence) of every agent of the account, as
+        # the evidence writer; the callers (cron, webhook with its signature,
+        # Push API with its group) check who may import.
+        Call = evidence.writer(self).with_context(
             active_test=False, mail_create_nolog=True, tracking_disable=True
         )
         reports = {}
@@ -152,6 +158,7 @@ class CallRecording(models.Model):
         }
         agents = provider._resolve_agents(reports.values())
         companies = provider._call_companies(reports.values())
+        # sudo: the agents' companies, whoever imports.
         user_companies = {
             user.id: set(user.company_ids.ids)
             for user in self.env["res.users"].sudo().browse(set(agents.values()))
@@ -226,6 +233,7 @@ class CallRecording(models.Model):
         if (
             user_id
             and not self.user_id
+            # sudo: the agent's companies, whoever imports.
             and self.company_id in self.env["res.users"].sudo().browse(user_id).company_ids
         ):
             changes["user_id"] = user_id

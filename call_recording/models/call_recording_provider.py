@@ -6,7 +6,8 @@ import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, mute_logger
+from odoo.fields import Domain
+from odoo.tools import SQL, escape_psql, mute_logger
 
 from ..lib import phone as phone_lib
 from ..lib import providers as providers_lib
@@ -71,7 +72,10 @@ class CallRecordingProvider(models.Model):
     )
     base_url = fields.Char(
         string="API URL",
-        help="The provider's API address. Change it only for a regional endpoint or a test server.",
+        tracking=True,
+        help="The provider's API address. Change it only for a regional endpoint or a test "
+        "server. The secret is sent there: when someone who may not read the secret "
+        "changes it, the secret is cleared and must be entered again.",
     )
     login = fields.Char(
         string="Account ID",
@@ -180,10 +184,39 @@ class CallRecordingProvider(models.Model):
                 vals["base_url"] = DEFAULT_BASE_URLS.get(vals["provider_type"])
         return super().create(vals_list)
 
+    def write(self, vals):
+        """Where the secret is sent changes only with the rights to read it.
+
+        The secret goes to ``base_url`` (HTTP Basic auth, signed requests):
+        an administrator of the suite who is not a system administrator
+        may move an account, but its secret is then cleared, for a system
+        administrator to enter again.
+        """
+        moved = self.browse()
+        if "base_url" in vals and not self.env.is_system():
+            new_url = (vals["base_url"] or "").rstrip("/")
+            moved = self.filtered(lambda p: (p.base_url or "").rstrip("/") != new_url)
+        res = super().write(vals)
+        if moved:
+            # sudo: the secret is the system administrators'; clearing it
+            # is what keeps it from the new address.
+            moved.sudo().write({"secret": False})
+            for provider in moved:
+                provider.message_post(
+                    body=self.env._(
+                        "The API URL was changed by %(user)s, who may not read the secret: "
+                        "the secret was cleared. A system administrator enters it again.",
+                        user=self.env.user.name,
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
+        return res
+
     @api.depends("provider_type")
     def _compute_webhook_url(self):
         base = self.get_base_url()
         for provider in self:
+            # sudo: the key is shown (in the address) to system administrators only.
             key = provider.sudo().webhook_key
             provider.webhook_url = (
                 f"{base}/call_recording/webhook/{provider.provider_type}/{key}"
@@ -226,8 +259,21 @@ class CallRecordingProvider(models.Model):
                     provider=self.name,
                 )
             )
-        # sudo: the credentials are readable by administrators only; the
-        # sync (cron, webhook) runs for everyone who may trigger it.
+        config = self._adapter_config()
+        if manual:
+            config.update(rate_limit_max_wait=0, max_retry_after=MANUAL_MAX_RETRY_AFTER)
+        return providers_lib.get_adapter(self.provider_type, config)
+
+    def _adapter_config(self):
+        """The adapter's settings: this account's fields, nothing else.
+
+        Never anything from the context: a client chooses its context, and
+        an address or a setting from it would send the credentials
+        elsewhere.  (Tests change settings by patching this method.)
+        """
+        self.ensure_one()
+        # sudo: the credentials are readable by system administrators only;
+        # they go to the account's own address, for whoever may sync it.
         account = self.sudo()
         config = {
             "base_url": (account.base_url or "").rstrip("/"),
@@ -240,10 +286,7 @@ class CallRecordingProvider(models.Model):
         }
         if account.rate_limit_per_minute:
             config["rate_limit_per_minute"] = account.rate_limit_per_minute
-        if manual:
-            config.update(rate_limit_max_wait=0, max_retry_after=MANUAL_MAX_RETRY_AFTER)
-        config.update(self.env.context.get("call_recording_adapter_config") or {})
-        return providers_lib.get_adapter(account.provider_type, config)
+        return config
 
     # ------------------------------------------------------------------
     # Actions
@@ -251,6 +294,7 @@ class CallRecordingProvider(models.Model):
 
     def action_test_connection(self):
         self.ensure_one()
+        self.check_access("read")
         self.env["call.recording"].check_access("create")
         try:
             info = self._adapter().test_connection()
@@ -269,6 +313,7 @@ class CallRecordingProvider(models.Model):
 
     def action_sync_now(self):
         self.ensure_one()
+        self.check_access("read")
         self.env["call.recording"].check_access("create")
         log = self._sync(trigger="manual", time_budget=MANUAL_SYNC_SECONDS)
         if not log:
@@ -413,6 +458,7 @@ class CallRecordingProvider(models.Model):
     def _set_state_from_error(self, error):
         state = "auth" if isinstance(error, providers_lib.ProviderAuthError) else "error"
         newly_refused = state == "auth" and self.state != "auth"
+        # sudo: the account's state is the system's (after a test or a run).
         self.sudo().write({"state": state, "last_error": str(error)})
         if newly_refused:
             self._alert_administrators(error)
@@ -463,8 +509,12 @@ class CallRecordingProvider(models.Model):
         """Agent key of each report -> Odoo user id, through the account's user map.
 
         Provider users are added to the map as they appear, linked to the
-        Odoo user with their e-mail when there is one, so an administrator
-        sees every agent and can link the rest by hand.
+        internal Odoo user whose *login* is their e-mail: a login only
+        administrators change, never the e-mail users edit about themselves
+        (an agent could otherwise take over a new colleague's calls).  No
+        such user, or several (logins differing in case), leaves the
+        provider user unlinked, with the reason on its row, for an
+        administrator to link by hand; the map is what counts afterwards.
         """
         self.ensure_one()
         reports = {}
@@ -474,6 +524,7 @@ class CallRecordingProvider(models.Model):
                 reports.setdefault(key, pcall)
         if not reports:
             return {}
+        # sudo: the import keeps the account's user map, whoever triggers it.
         Map = self.env["call.recording.provider.user"].sudo()
         maps = {
             entry.external_user_id: entry
@@ -483,44 +534,54 @@ class CallRecordingProvider(models.Model):
         }
         missing = [key for key in reports if key not in maps]
         if missing:
-            emails = {
-                reports[key].agent_email.strip().lower()
-                for key in missing
-                if reports[key].agent_email
-            }
-            by_email = {}
-            if emails:
-                # sudo: any internal user may be an agent, whoever imports.
-                users = (
-                    self.env["res.users"]
-                    .sudo()
-                    .search(
-                        [
-                            ("share", "=", False),
-                            "|",
-                            ("login", "in", list(emails)),
-                            ("partner_id.email_normalized", "in", list(emails)),
-                        ]
+            by_login = self._users_by_login(
+                {(reports[key].agent_email or "").strip().lower() for key in missing} - {""}
+            )
+            values = []
+            for key in missing:
+                email = (reports[key].agent_email or "").strip().lower()
+                users = by_login.get(email, [])
+                if len(users) == 1:
+                    note = False
+                elif users:
+                    note = self.env._(
+                        "Not linked: several Odoo users have the login %(login)s.", login=email
                     )
-                )
-                for user in users:
-                    for address in (user.login, user.partner_id.email_normalized):
-                        if address:
-                            by_email.setdefault(address.lower(), user.id)
-            for entry in Map.create(
-                [
+                elif email:
+                    note = self.env._(
+                        "Not linked: no Odoo user has the login %(login)s.", login=email
+                    )
+                else:
+                    note = self.env._("Not linked: the provider sent no e-mail.")
+                values.append(
                     {
                         "provider_id": self.id,
                         "external_user_id": key,
                         "name": reports[key].agent_name or reports[key].agent_email or key,
                         "email": reports[key].agent_email or False,
-                        "user_id": by_email.get((reports[key].agent_email or "").strip().lower()),
+                        "user_id": users[0] if len(users) == 1 else False,
+                        "match_note": note,
                     }
-                    for key in missing
-                ]
-            ):
+                )
+            for entry in Map.create(values):
                 maps[entry.external_user_id] = entry
         return {key: maps[key].user_id.id for key in reports if maps[key].user_id}
+
+    def _users_by_login(self, logins):
+        """Lower-cased login -> ids of the active internal users with that login."""
+        if not logins:
+            return {}
+        domain = Domain.OR(Domain("login", "=ilike", escape_psql(login)) for login in logins)
+        # sudo: any internal user may be an agent, whoever imports.
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .search_fetch(Domain("share", "=", False) & domain, ["login"])
+        )
+        found = {}
+        for user in users:
+            found.setdefault(user.login.lower(), []).append(user.id)
+        return found
 
     def _receive_webhook_events(self, events):
         """Store webhook deliveries fast; what needs the API waits for the import job.
@@ -530,6 +591,8 @@ class CallRecordingProvider(models.Model):
         announced calls and to download recordings.
         """
         self.ensure_one()
+        # sudo: deliveries are the system's record (the caller checked the
+        # delivery's signature or token).
         Event = self.env["call.recording.webhook.event"].sudo()
         Call = self.env["call.recording"]
         wake = False

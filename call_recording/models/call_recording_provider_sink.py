@@ -17,6 +17,7 @@ from ..lib.providers.base import (
     ProviderRateLimited,
 )
 from ..lib.sync_engine import CHUNK_SIZE, SyncSink
+from . import evidence
 from .call_recording_import import MAX_DOWNLOAD_ATTEMPTS, RECHECK_HOURS
 
 _logger = logging.getLogger(__name__)
@@ -43,10 +44,11 @@ class ProviderSink(SyncSink):
         self.log = log
         self.deadline = deadline
         self.time_left = float("inf")
-        # No chatter tracking of what the import sets: the run log has it,
-        # and a tracking message per recording would triple the cost.
-        self.Call = (
-            self.env["call.recording"].sudo().with_context(tracking_disable=True, mail_notrack=True)
+        # The import writes evidence (download state, recordings) as the
+        # evidence writer.  No chatter tracking of what it sets: the run log
+        # has it, and a tracking message per recording would triple the cost.
+        self.Call = evidence.writer(self.env["call.recording"]).with_context(
+            tracking_disable=True, mail_notrack=True
         )
         self.webhook_stats = {"webhooks": 0}
         self.unreadable = set()
@@ -129,6 +131,7 @@ class ProviderSink(SyncSink):
         self.commit()
 
     def _record_issues(self, errors):
+        # sudo: the import's own records (the sink runs for a sync).
         Issue = self.env["call.recording.sync.issue"].sudo()
         ids = [ext for ext, _reason in errors if ext and ext != "?"]
         open_issues = {
@@ -166,6 +169,7 @@ class ProviderSink(SyncSink):
     def _resolve_issues(self, external_ids):
         if not external_ids:
             return
+        # sudo: the import's own records.
         self.env["call.recording.sync.issue"].sudo().search(
             [
                 ("provider_id", "=", self.provider.id),
@@ -175,6 +179,7 @@ class ProviderSink(SyncSink):
         ).write({"state": "resolved", "resolved_date": fields.Datetime.now()})
 
     def calls_to_retry(self, limit):
+        # sudo: the import's own records.
         issues = (
             self.env["call.recording.sync.issue"]
             .sudo()
@@ -412,6 +417,7 @@ class ProviderSink(SyncSink):
         ``adapter`` is the run's (its rate limiter is the run's); the
         provider's quota running out stops here, the events stay pending.
         """
+        # sudo: the import's own records.
         Event = self.env["call.recording.webhook.event"].sudo()
         events = Event.search(
             [("provider_id", "=", self.provider.id), ("state", "=", "pending")],

@@ -22,9 +22,20 @@ class CallRecordingProviderUser(models.Model):
         "res.users",
         string="Odoo User",
         domain="[('share', '=', False)]",
-        help="Calls of this provider user are this user's. Found by e-mail when "
-        "the provider sends one; set it by hand otherwise.",
+        help="Calls of this provider user are this user's. Linked automatically to "
+        "the user whose login is the e-mail the provider sends (never by the e-mail "
+        "users edit themselves); otherwise an administrator links it here.",
     )
+    match_note = fields.Char(
+        string="Link",
+        readonly=True,
+        help="Why the provider user was not linked automatically.",
+    )
+
+    def write(self, vals):
+        if "user_id" in vals and "match_note" not in vals:
+            vals["match_note"] = False  # linked (or unlinked) by an administrator
+        return super().write(vals)
 
     _provider_user_unique = models.Constraint(
         "UNIQUE(provider_id, external_user_id)",

@@ -6,6 +6,7 @@ PURGE_RULES = [
     ("consent", "Consent refused"),
     ("not_recorded", "Line not recorded"),
     ("metadata", "Call data retention over"),
+    ("manual", "Deleted by hand"),
 ]
 
 

@@ -26,6 +26,7 @@ from odoo.tools import mute_logger
 from ..lib import audio as audio_lib
 from ..lib import phone as phone_lib
 from ..lib.providers.base import ProviderCall
+from ..lib.safe import safe_filename
 from .call_recording import CALL_STATES, DIRECTIONS
 
 _logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ PUSH_FIELDS = (
 MAX_TEXT = 128
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+#: Control characters (a newline in a file name would end up in a header).
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 TRUE_VALUES = ("1", "true", "yes", "on")
 FALSE_VALUES = ("", "0", "false", "no", "off")
 
@@ -127,10 +130,12 @@ class CallRecording(models.Model):
         ``audio_sha256``, ``audio_filename`` and ``replace_audio``.
 
         Idempotent: the same delivery again returns the same call and
-        changes nothing.  Returns ``{"id", "reference", "partner_id",
-        "partner_name", "created", "result", "recording_status",
-        "audio_sha256", "warnings"}``.  Raises :class:`PushError`, which
-        lists every wrong field, and writes nothing then.
+        changes nothing.  Returns ``{"id", "reference", "partner_matched",
+        "created", "result", "recording_status", "audio_sha256",
+        "warnings"}``: whether a contact was found, never who (the PBX's
+        key is no phone-number-to-customer lookup).  Raises
+        :class:`PushError`, which lists every wrong field, and writes
+        nothing then.
         """
         if not isinstance(vals, dict):
             raise self._push_error({"vals": self.env._("must be an object (a dictionary)")})
@@ -193,8 +198,10 @@ class CallRecording(models.Model):
         replace_audio = self._push_bool(vals, "replace_audio", errors)
         filename = self._push_text(vals, "audio_filename", errors) or audio_filename or None
         if filename:
-            # A name, not a path: the PBX's directories are none of our business.
-            filename = os.path.basename(filename.replace("\\", "/")) or None
+            # A name, not a path: the PBX's directories are none of our
+            # business; only safe characters (it becomes a download's name).
+            filename = safe_filename(os.path.basename(filename.replace("\\", "/")), default="")
+            filename = filename or None
         audio = None
         too_large = set()
         if audio_stream is not None and "audio" not in errors:
@@ -273,6 +280,9 @@ class CallRecording(models.Model):
         value = value.strip()
         if len(value) > MAX_TEXT:
             errors[key] = self.env._("is longer than %(max)s characters", max=MAX_TEXT)
+            return None
+        if CONTROL_RE.search(value):
+            errors[key] = self.env._("contains control characters (a line break, a tab...)")
             return None
         if required and not value:
             errors[key] = self.env._("is required")
@@ -555,8 +565,8 @@ class CallRecording(models.Model):
         return {
             "id": call.id,
             "reference": call.name,
-            "partner_id": call.partner_id.id or False,
-            "partner_name": call.partner_id.display_name or False,
+            # matched or not, not who: the key may not look customers up
+            "partner_matched": bool(call.partner_id),
             "created": result == "created",
             "result": result,
             "recording_status": call.recording_status,

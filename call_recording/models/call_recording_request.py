@@ -4,14 +4,21 @@ import tempfile
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import consteq, hmac
 
 from ..lib import handover
+from ..lib.audio import CHUNK_SIZE
+from . import evidence
 
 TOKEN_SCOPE = "call_recording.request"  # noqa: S105 an HMAC scope, not a secret
 LINK_VALID_DAYS = 7
+#: Fixed once the identity is checked (what the request is about) ...
+FIXED_AFTER_NEW = frozenset({"partner_id", "received_date"})
+#: ... and once it is closed (what was handed over, or why not).
+FIXED_WHEN_CLOSED = frozenset({"call_ids", "refuse_reason"})
+CLOSED_STATES = ("delivered", "refused")
 
 
 class CallRecordingRequest(models.Model):
@@ -39,6 +46,7 @@ class CallRecordingRequest(models.Model):
         "call.recording",
         string="Calls",
         check_company=True,
+        tracking=True,
         domain="[('commercial_partner_id', '=', commercial_partner_id)]",
     )
     commercial_partner_id = fields.Many2one(related="partner_id.commercial_partner_id")
@@ -123,8 +131,20 @@ class CallRecordingRequest(models.Model):
         for request in self:
             request.download_count = groups.get(request, 0)
 
+    # ------------------------------------------------------------------
+    # Evidence
+    # ------------------------------------------------------------------
+
+    def _evidence_fields(self):
+        """The workflow's state and the hand-over: see ``evidence.py``."""
+        return evidence.REQUEST_EVIDENCE
+
+    def _evidence_facts(self):
+        return evidence.REQUEST_FACTS
+
     @api.model_create_multi
     def create(self, vals_list):
+        self = evidence.check_create(self, vals_list)  # noqa: PLW0642
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].next_by_code("call.recording.request")
@@ -147,6 +167,39 @@ class CallRecordingRequest(models.Model):
             )
         return requests
 
+    def write(self, vals):
+        evidence.check_write(self, vals)
+        if not evidence.is_writer(self.env):
+            fixed = set(vals) & FIXED_AFTER_NEW
+            if fixed and any(r.state != "new" for r in self):
+                raise AccessError(
+                    self.env._(
+                        "The customer and the date received of a request are fixed once "
+                        "the identity is checked."
+                    )
+                )
+            if set(vals) & FIXED_WHEN_CLOSED and any(r.state in CLOSED_STATES for r in self):
+                raise AccessError(
+                    self.env._(
+                        "A delivered or refused request is kept as evidence: its calls "
+                        "and its reason cannot change."
+                    )
+                )
+        stale = self.filtered("package_id") if {"partner_id", "call_ids"} & set(vals) else None
+        res = super().write(vals)
+        if stale:
+            # The package no longer matches the calls: built again when needed.
+            stale._drop_package()
+        return res
+
+    def _drop_package(self):
+        packages = self.package_id
+        evidence.writer(self).write(
+            {"package_id": False, "package_sha256": False, "package_size": 0}
+        )
+        # sudo: the request's own package attachment, replaced by the system.
+        packages.sudo().unlink()
+
     def _note_on_partner(self, body):
         # sudo: the customer's chatter records the request whoever may edit it.
         self.partner_id.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
@@ -156,6 +209,7 @@ class CallRecordingRequest(models.Model):
     # ------------------------------------------------------------------
 
     def action_add_all_calls(self):
+        self.check_access("write")
         for request in self:
             calls = self.env["call.recording"].search(
                 [
@@ -168,20 +222,24 @@ class CallRecordingRequest(models.Model):
         return True
 
     def action_check_identity(self):
-        self.filtered(lambda r: r.state == "new").write({"state": "identity_checked"})
+        self.check_access("write")
+        evidence.writer(self.filtered(lambda r: r.state == "new")).write(
+            {"state": "identity_checked"}
+        )
         return True
 
     def action_refuse(self):
+        self.check_access("write")
         for request in self:
+            if request.state in CLOSED_STATES:
+                raise UserError(self.env._("This request is closed already."))
             if not request.refuse_reason:
                 raise UserError(self.env._("Write down why the request is refused."))
-            request.state = "refused"
+            evidence.writer(request).write({"state": "refused"})
+            # The reason stays on the request (managers); the customer's
+            # chatter, which every employee reads, only says it was refused.
             request._note_on_partner(
-                self.env._(
-                    "Request %(name)s refused: %(reason)s",
-                    name=request.name,
-                    reason=request.refuse_reason,
-                )
+                self.env._("Request %(name)s for call recordings refused.", name=request.name)
             )
             request.activity_ids.action_done()
         return True
@@ -197,6 +255,7 @@ class CallRecordingRequest(models.Model):
 
     def action_prepare_package(self):
         """Build the ZIP: the recordings and a metadata sheet (CSV and JSON)."""
+        self.check_access("write")
         self._check_deliverable()
         for request in self:
             request._build_package()
@@ -240,7 +299,8 @@ class CallRecordingRequest(models.Model):
             handover.build_package(path, entries, title=self.name)
             with open(path, "rb") as fp:
                 data = fp.read()
-        self.package_id.unlink()
+        # sudo (Attachment): the request's own package, replaced by the system.
+        self.package_id.sudo().unlink()
         filename = f"{self.name.replace('/', '-')}_recordings.zip"
         package = Attachment.create(
             {
@@ -251,7 +311,7 @@ class CallRecordingRequest(models.Model):
                 "res_id": self.id,
             }
         )
-        self.write(
+        evidence.writer(self).write(
             {
                 "package_id": package.id,
                 "package_sha256": hashlib.sha256(data).hexdigest(),
@@ -260,8 +320,40 @@ class CallRecordingRequest(models.Model):
         )
         return package
 
+    def _handover_package(self):
+        """The package this request built, unchanged since, or an empty recordset.
+
+        Only the request's own attachment with the SHA-256 recorded when it
+        was built is handed over: not another file a user could point the
+        request to, nor a package whose content was replaced since.
+        """
+        self.ensure_one()
+        # sudo: the package attachment is read for the check, as the system.
+        package = self.sudo().package_id
+        if (
+            not package
+            or not self.package_sha256
+            or package.res_model != self._name
+            or package.res_id != self.id
+            or package.res_field
+        ):
+            return package.browse()
+        digest = hashlib.sha256()
+        try:
+            if package.store_fname:
+                with open(package._full_path(package.store_fname), "rb") as fp:
+                    while chunk := fp.read(CHUNK_SIZE):
+                        digest.update(chunk)
+            else:
+                digest.update(package.raw or b"")
+        except OSError:  # the file is gone from the filestore
+            return package.browse()
+        if not consteq(digest.hexdigest(), self.package_sha256):
+            return package.browse()
+        return package
+
     def _mark_delivered(self, method, note):
-        self.write(
+        evidence.writer(self).write(
             {
                 "state": "delivered",
                 "delivered_date": fields.Datetime.now(),
@@ -273,11 +365,12 @@ class CallRecordingRequest(models.Model):
 
     def action_send_by_email(self):
         """E-mail the package to the customer from the request's chatter."""
+        self.check_access("write")
         self._check_deliverable()
         for request in self:
             if not request.partner_id.email:
                 raise UserError(self.env._("The customer has no e-mail address."))
-            package = request.package_id or request._build_package()
+            package = request._handover_package() or request._build_package()
             request.message_post(
                 body=self.env._(
                     "Dear %(name)s, please find attached the recordings of your calls "
@@ -327,11 +420,14 @@ class CallRecordingRequest(models.Model):
 
     def action_share_link(self):
         """Deliver through a personal link: only the customer's own login opens it."""
+        self.check_access("write")
         self._check_deliverable()
         for request in self:
-            if not request.package_id:
+            if not request._handover_package():
                 request._build_package()
-            request.link_expiry = fields.Datetime.now() + timedelta(days=LINK_VALID_DAYS)
+            evidence.writer(request).write(
+                {"link_expiry": fields.Datetime.now() + timedelta(days=LINK_VALID_DAYS)}
+            )
             url = request._download_url()
             request.message_post(
                 body=self.env._(

@@ -8,6 +8,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..lib import phone as phone_lib
+from . import evidence
 
 #: Inbound calls in these states did not reach anybody: they wait for a callback.
 CALLBACK_STATES = ("missed", "busy", "failed", "voicemail")
@@ -290,9 +291,9 @@ class CallRecording(models.Model):
         with self.env.cr.savepoint():
             self._set_audio_stream(stream)
         if self.import_error or self.import_attempts or self.import_next_try:
-            # sudo: the import's retry state is the system's; the recording
-            # it was waiting for has just been stored.
-            self.sudo().write(
+            # The import's retry state is evidence; the recording it was
+            # waiting for has just been stored (checked above).
+            evidence.writer(self).write(
                 {"import_error": False, "import_attempts": 0, "import_next_try": False}
             )
         self.message_post(

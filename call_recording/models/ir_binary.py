@@ -1,6 +1,10 @@
 from odoo import models
 from odoo.exceptions import AccessError
 
+#: Context value by which the audio route (only) streams a recording: a
+#: private object, which no client can put in a context (see evidence.py).
+AUDIO_ROUTE = object()
+
 
 class IrBinary(models.AbstractModel):
     _inherit = "ir.binary"
@@ -12,7 +16,8 @@ class IrBinary(models.AbstractModel):
         checks access on the call and logs every play and download; the
         generic routes would let a reader of the call bypass the log.
         """
-        if not self.env.context.get("call_recording_audio_route") and (
+        # sudo: only the attachment's own link is read, to refuse it.
+        if self.env.context.get("call_recording_audio_route") is not AUDIO_ROUTE and (
             (record._name == "call.recording" and field_name == "audio")
             or (
                 record._name == "ir.attachment"

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from ..lib import phone as phone_lib
 
@@ -87,6 +88,24 @@ class ResPartner(models.Model):
         }
         action["name"] = self.env._("Calls of %s", self.display_name)
         return action
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_legal_hold(self):
+        """A customer named by an active legal hold stays (the hold would lose them)."""
+        # sudo: whether a hold names the contact matters whoever deletes it.
+        holds = (
+            self.env["call.recording.hold"]
+            .sudo()
+            .search([("state", "=", "active"), ("partner_id", "in", self.ids)], limit=1)
+        )
+        if holds:
+            raise UserError(
+                self.env._(
+                    "%(partner)s is on legal hold and cannot be deleted until the hold is "
+                    "released.",
+                    partner=holds.partner_id.display_name,
+                )
+            )
 
     @api.model_create_multi
     def create(self, vals_list):

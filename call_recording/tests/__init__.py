@@ -12,3 +12,4 @@ from . import test_work
 from . import test_upload
 from . import test_import_providers
 from . import test_import_day
+from . import test_security

@@ -86,9 +86,14 @@ class ProviderCommon(CallRecordingCommon):
         )
         patcher.start()
         self.addCleanup(patcher.stop)
-        # Fast retries against the fakes.
-        self.env = self.env(
-            context=dict(self.env.context, call_recording_adapter_config={"backoff_factor": 0.01})
+        # Fast retries against the fakes: a test setting, patched in (no
+        # context key can change an adapter's settings).
+        Provider = type(self.env["call.recording.provider"])
+        adapter_config = Provider._adapter_config
+        self.patch(
+            Provider,
+            "_adapter_config",
+            lambda provider: dict(adapter_config(provider), backoff_factor=0.01),
         )
 
     @classmethod

@@ -3,10 +3,11 @@ import hashlib
 import io
 import os
 
-from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import freeze_time, tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
+from odoo.addons.call_recording.models import evidence
 
 from .common import CallRecordingCommon
 
@@ -61,10 +62,14 @@ class TestAudioStorage(CallRecordingCommon):
         self.assertEqual(call._get_audio_attachment().raw, new_data)
         self.assertEqual(call.audio_sha256, hashlib.sha256(new_data).hexdigest())
 
-    def test_admin_writes_audio_field(self):
-        """Writing the binary field goes through the same checks and metadata."""
+    def test_system_writes_audio_field(self):
+        """Writing the binary field (the system only) goes through the same checks
+        and metadata; no one else writes it, not even a bare superuser."""
         call = self._call(self.agent_a, "+36301234567")
-        call.write({"audio": base64.b64encode(self.audio_bytes)})
+        with self.assertRaises(AccessError):
+            call.sudo().write({"audio": base64.b64encode(self.audio_bytes)})
+        self.assertEqual(call.recording_status, "none")
+        evidence.writer(call).write({"audio": base64.b64encode(self.audio_bytes)})
         self.assertEqual(call.recording_status, "available")
         self.assertEqual(call.audio_sha256, hashlib.sha256(self.audio_bytes).hexdigest())
         self.assertEqual(base64.b64decode(call.audio), self.audio_bytes)
@@ -91,13 +96,15 @@ class TestAudioStorage(CallRecordingCommon):
     def test_delete_call_deletes_audio(self):
         call = self.call_b
         attachment = call._get_audio_attachment()
-        call.sudo().with_context(call_recording_purge=True).unlink()
+        with freeze_time("2040-01-01"):  # past the recording's retention
+            call.sudo().unlink()
         self.assertFalse(attachment.exists())
 
     def test_remove_audio_keeps_call(self):
         call = self.call_b
         attachment = call._get_audio_attachment()
-        call.with_context(call_recording_purge=True)._remove_audio(status="purged")
+        with freeze_time("2040-01-01"):  # past the recording's retention
+            call._purge_audio()
         self.assertFalse(attachment.exists())
         self.assertTrue(call.exists())
         self.assertEqual(call.recording_status, "purged")

@@ -3,6 +3,8 @@ from odoo.exceptions import AccessError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
+from odoo.addons.call_recording.models import evidence
+
 from .provider_common import ProviderCommon, sha256
 
 
@@ -61,8 +63,9 @@ class TestProviderImport(ProviderCommon):
                 self.assertEqual(provider.state, "ok")
                 self.assertTrue(provider.sync_cursor)
 
-    def test_agent_mapped_by_email(self):
-        self.agent_a.email = "cr_agent_a@example.com"
+    def test_agent_mapped_by_login(self):
+        """The provider's e-mail is the agent's login (which only administrators set)."""
+        self.agent_a.login = "CR_Agent_A@example.com"
         provider = self.providers["aircall"]
         self._add_calls("aircall")
         self.sync(provider)
@@ -71,6 +74,7 @@ class TestProviderImport(ProviderCommon):
         entry = provider.user_map_ids
         self.assertEqual(len(entry), 1)
         self.assertEqual(entry.user_id, self.agent_a)
+        self.assertFalse(entry.match_note)
 
     def test_second_run_changes_nothing(self):
         for code, provider in self.providers.items():
@@ -103,7 +107,7 @@ class TestProviderImport(ProviderCommon):
                 self.assertIn(call.recording_status, ("pending", "none"))
                 fake.set_recording_ready(ext, audio=self.audio_2)
                 # the retry is due at once
-                call.sudo().import_next_try = False
+                evidence.writer(call).import_next_try = False
                 self.sync(provider)
                 self.assertEqual(call.recording_status, "available")
                 self.assertEqual(call.audio_sha256, sha256(self.audio_2))
@@ -220,7 +224,7 @@ class TestProviderImport(ProviderCommon):
         self.assertTrue(call.import_next_try)
         self.assertEqual(log.audio_failed, 1)
         fake.expire_links_after(600)
-        call.sudo().import_next_try = fields.Datetime.now()
+        evidence.writer(call).import_next_try = fields.Datetime.now()
         self.sync(provider)
         self.assertEqual(call.recording_status, "available")
 
@@ -233,7 +237,7 @@ class TestProviderImport(ProviderCommon):
         for _attempt in range(8):
             self.sync(provider)
             call = self.calls_of(provider).filtered("provider_recording_ref")
-            call.sudo().import_next_try = False
+            evidence.writer(call).import_next_try = False
         self.assertEqual(call.recording_status, "failed")
         self.assertEqual(call.import_attempts, 8)
         fake.reset_faults()

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import mute_logger
@@ -220,8 +220,7 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         self._assert_stored(call, self.audio_1, "pbx-x1")
         self.assertEqual(answer["id"], call.id)
         self.assertEqual(answer["reference"], call.name)
-        self.assertEqual(answer["partner_id"], self.pbx_customer.id)
-        self.assertEqual(answer["partner_name"], "Kiss Erzsébet")
+        self.assertIs(answer["partner_matched"], True)
         self.assertIs(answer["created"], True)
         self.assertEqual(answer["recording_status"], "available")
         self.assertEqual(answer["audio_sha256"], sha256(self.audio_1))
@@ -262,7 +261,7 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         call = self._calls("pbx-j1")
         self._assert_stored(call, self.audio_1, "pbx-j1")
         self.assertEqual(answer["reference"], call.name)
-        self.assertEqual(answer["partner_name"], "Kiss Erzsébet")
+        self.assertIs(answer["partner_matched"], True)
         self.assertIs(answer["created"], True)
 
         bad = self._run([*cmd[:3], "--start=yesterday", "--duration=ten", *cmd[5:]])
@@ -290,7 +289,7 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         call = self._calls("pbx-c1")
         self._assert_stored(call, self.audio_1, "pbx-c1")
         self.assertEqual(answer["reference"], call.name)
-        self.assertEqual(answer["partner_id"], self.pbx_customer.id)
+        self.assertIs(answer["partner_matched"], True)
         self.assertIs(answer["created"], True)
 
         # A different recording under the same call id: 409, curl fails.
@@ -345,25 +344,33 @@ class TestPushApi(CallRecordingCommon, HttpCase):
     # ------------------------------------------------------------------
 
     def test_integration_user_rights(self):
+        """Only what delivering calls needs: it pushes, and reads nothing of the suite."""
+        self.assertTrue(self.integration.share, "an external (portal) user, not an employee")
+        self.assertFalse(self.integration.has_group("base.group_user"))
         status, answer = self._push_json2(self._vals("pbx-r1", audio=None))
         self.assertEqual(status, 200, answer)
         own = self._calls("pbx-r1")
-
-        # Reads back what it delivered, with the matched contact's id and name.
-        status, rows = self._json2(
-            "call.recording", "search_read", domain=[], fields=["name", "partner_id"]
+        self.assertEqual(own.partner_id, self.pbx_customer)
+        # The answer says that a contact was found, not who.
+        self.assertIs(answer["partner_matched"], True)
+        self.assertFalse({"partner_id", "partner_name"} & set(answer))
+        self.assertNotIn("Kiss", json.dumps(answer))
+        status, unknown = self._push_json2(
+            self._vals("pbx-r4", caller_number="+36 30 444 0000", audio=None)
         )
-        self.assertEqual(status, 200, rows)
-        self.assertEqual([r["id"] for r in rows], own.ids)
-        self.assertEqual(rows[0]["partner_id"], [self.pbx_customer.id, "Kiss Erzsébet"])
+        self.assertEqual((status, unknown["partner_matched"]), (200, False))
 
-        # No other call, no contact, no settings, no provider account.
+        # No call, not even its own; no contact, no settings, no provider account.
         forbidden = [
+            ("call.recording", "search_read", {"domain": [], "fields": ["name"]}),
+            ("call.recording", "read", {"ids": own.ids, "fields": ["partner_id"]}),
             ("call.recording", "read", {"ids": self.call_a.ids, "fields": ["name"]}),
             ("call.recording", "write", {"ids": own.ids, "vals": {"duration": 1}}),
             ("call.recording", "create", {"vals_list": [{"direction": "inbound"}]}),
+            ("call.recording.report", "search_read", {"domain": [], "fields": ["partner_id"]}),
             ("res.partner", "read", {"ids": self.pbx_customer.ids, "fields": ["phone"]}),
             ("res.partner", "read", {"ids": self.customer.ids, "fields": ["name"]}),
+            ("res.users", "read", {"ids": self.agent_a.ids, "fields": ["name"]}),
             ("ir.config_parameter", "search_read", {"domain": [], "fields": ["value"]}),
             ("ir.config_parameter", "create", {"vals_list": [{"key": "x.y", "value": "1"}]}),
             ("call.recording.provider", "search_read", {"domain": [], "fields": ["name"]}),
@@ -381,6 +388,7 @@ class TestPushApi(CallRecordingCommon, HttpCase):
                 {"domain": [], "fields": ["call_reference"]},
             ),
             ("call.recording.sync.log", "search_read", {"domain": [], "fields": ["state"]}),
+            ("crm.team", "search_read", {"domain": [], "fields": ["name"]}),
             ("res.config.settings", "create", {"vals_list": [{}]}),
         ]
         for model, method, params in forbidden:
@@ -395,32 +403,29 @@ class TestPushApi(CallRecordingCommon, HttpCase):
             ICP.get_param("call_recording.max_audio_mb")
         self.assertEqual(own.duration, 95)
 
-        status, partners = self._json2("res.partner", "search_read", domain=[], fields=["name"])
-        self.assertEqual(status, 200)
-        self.assertEqual([p["id"] for p in partners], self.integration.partner_id.ids)
-
-        # Leading a sales team does not widen it (that rule is the agents').
-        self.env["crm.team"].create(
-            {
-                "name": "PBX team",
-                "user_id": self.integration.id,
-                "member_ids": [(6, 0, self.agent_a.ids)],
-            }
+        # Contacts and users: itself only (as any external user), never a customer.
+        for model in ("res.partner", "res.users"):
+            with self.subTest(model=model):
+                status, rows = self._json2(model, "search_read", domain=[], fields=["name"])
+                self.assertEqual(status, 200, rows)
+                expected = (
+                    self.integration.partner_id if model == "res.partner" else self.integration
+                )
+                self.assertEqual([r["id"] for r in rows], expected.ids)
+        status, rows = self._json2(
+            "res.partner", "name_search", name="Kiss", domain=[], operator="ilike", limit=10
         )
-        self.env.flush_all()
-        visible = self.env["call.recording"].with_user(self.integration).search([])
-        self.assertEqual(visible, own)
+        self.assertEqual((status, rows), (200, []))
 
-        # The calls of another push account are not its own to deliver or read.
+        # It cannot be made an employee as well (Odoo's user types exclude each other).
+        with self.assertRaises(ValidationError), self.cr.savepoint():
+            self.integration.group_ids |= self.env.ref("base.group_user")
+
+        # The calls of another push account are not its own to deliver.
         status, body = self._push_json2(self._vals("pbx-r2", provider=self.other_account.id))
         self.assertEqual(status, 422)
         self.assertIn("provider", body["context"]["errors"])
         self.assertFalse(self._calls("pbx-r2"))
-        other_key = self._api_key(self.integration_other)
-        status, rows = self._json2(
-            "call.recording", "search_read", key=other_key, domain=[], fields=["name"]
-        )
-        self.assertEqual((status, rows), (200, []))
 
         # Other users, even managers, do not push.
         manager_key = self._api_key(self.manager)
@@ -429,6 +434,33 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         status, body = self._push_http(self._vals("pbx-r3"), key=manager_key)
         self.assertEqual((status, body["error"]), (403, "forbidden"))
         self.assertFalse(self._calls("pbx-r3"))
+
+    def test_new_integration_user_and_key(self):
+        """A system administrator creates the PBX's user and key from the account."""
+        admin = self.env.ref("base.user_admin")
+        admin.company_ids |= self.company
+        Wizard = (
+            self.env["call.recording.push.user"]
+            .with_user(admin)
+            .with_context(allowed_company_ids=self.company.ids)
+        )
+        action = Wizard.create(
+            {"provider_id": self.push_account.id, "name": "Front desk PBX", "login": "pbx-front"}
+        ).action_create()
+        key = action["context"]["default_key"]
+        user = self.env["res.users"].search([("login", "=", "pbx-front")])
+        self.assertTrue(user.share)
+        self.assertTrue(user.has_group("call_recording.group_call_recording_integration"))
+        self.assertIn(user, self.push_account.push_user_ids)
+        status, answer = self._push_json2(self._vals("pbx-w1", audio=None), key=key)
+        self.assertEqual((status, answer["created"]), (200, True), answer)
+        self.assertEqual(self._calls("pbx-w1").create_uid, user)
+        # Administrators of the suite who are not system administrators may not.
+        suite_admin = self._user("cr_pbx_admin", "call_recording.group_call_recording_admin")
+        with self.assertRaises(AccessError):
+            self.env["call.recording.push.user"].with_user(suite_admin).create(
+                {"provider_id": self.push_account.id, "name": "x", "login": "pbx-x"}
+            )
 
     def test_http_authentication(self):
         status, body = self._push_http(self._vals("pbx-a1"), key=False)

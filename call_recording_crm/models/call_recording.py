@@ -15,6 +15,7 @@ class CallRecording(models.Model):
         string="Lead / Opportunity",
         index="btree_not_null",
         check_company=True,
+        tracking=True,
         help="The open lead or opportunity this call belongs to: found by the "
         "customer or, for leads without a customer, by the phone number.",
     )
@@ -29,6 +30,10 @@ class CallRecording(models.Model):
         return calls
 
     def write(self, vals):
+        if vals.get("lead_id"):
+            # Only a lead the user may read: the link is noted (with the
+            # lead's name) in the call's chatter.
+            self.env["crm.lead"].browse(vals["lead_id"]).check_access("read")
         previous = {call.id: call.lead_id for call in self} if "lead_id" in vals else {}
         res = super().write(vals)
         if "lead_id" in vals:
@@ -50,12 +55,16 @@ class CallRecording(models.Model):
             )
         if not conditions:
             return None
-        return Domain.OR(conditions) & Domain(
-            [
-                ("active", "=", True),
-                ("won_status", "=", "pending"),
-                ("company_id", "in", [False, self.company_id.id]),
-            ]
+        # A lead without a company is its salesperson's: it takes calls of
+        # the companies they work in only.
+        company = Domain("company_id", "=", self.company_id.id) | (
+            Domain("company_id", "=", False)
+            & Domain("user_id.company_ids", "in", self.company_id.ids)
+        )
+        return (
+            Domain.OR(conditions)
+            & Domain([("active", "=", True), ("won_status", "=", "pending")])
+            & company
         )
 
     def _match_leads(self):
@@ -69,6 +78,7 @@ class CallRecording(models.Model):
                 continue
             lead = Lead.search(domain, order="create_date desc, id desc", limit=1)
             if lead:
+                # sudo: the system's link (see above).
                 call.sudo().lead_id = lead
 
     def _post_on_leads(self):
@@ -93,6 +103,8 @@ class CallRecording(models.Model):
             # and the note on the call is the system's record of the link.
             lead.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
             for call in calls:
+                # sudo: the note on the call is the system's (the lead was
+                # checked readable when a user set it).
                 call.sudo().message_post(
                     body=Markup("%s %s")
                     % (self.env._("Linked to"), lead._get_html_link(title=lead.name)),

@@ -39,18 +39,26 @@ class CrmLead(models.Model):
         return res
 
     def _link_calls(self):
-        """Bring the customer's (or the number's) calls that have no lead yet."""
+        """Bring the customer's (or the number's) calls that have no lead yet.
+
+        Only calls of the lead's company; a lead without a company is its
+        salesperson's and takes calls of their companies (none without one).
+        """
+        # sudo: the link is the system's, whatever calls the user editing the
+        # lead may read; only calls of the lead's companies are linked.
         Call = self.env["call.recording"].sudo()
         for lead in self.filtered(lambda lead: lead.active and lead.won_status == "pending"):
+            companies = lead.company_id or lead.user_id.company_ids
             if lead.partner_id:
                 domain = [("commercial_partner_id", "=", lead.partner_id.commercial_partner_id.id)]
             elif lead.phone_sanitized:
                 domain = [("external_number_e164", "=", lead.phone_sanitized)]
             else:
                 continue
-            calls = Call.search([*domain, ("lead_id", "=", False)])
-            calls.filtered(
-                lambda c, lead=lead: c.company_id == lead.company_id or not lead.company_id
+            if not companies:
+                continue
+            Call.search(
+                [*domain, ("lead_id", "=", False), ("company_id", "in", companies.ids)]
             ).write({"lead_id": lead.id})
 
     def action_view_call_recordings(self):

@@ -1,7 +1,13 @@
+from xmlrpc import client as xmlrpclib
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import get_db_name
+from odoo.tools import mute_logger
 
 from odoo.addons.call_recording.tests.common import CallRecordingCommon
+
+MUTED = ("odoo.addons.rpc.controllers.xmlrpc", "odoo.http")
 
 
 @tagged("post_install", "-at_install")
@@ -160,3 +166,73 @@ class TestCrmTour(HttpCase, CallRecordingCommon):
         self.start_tour(
             f"/odoo/crm/{lead.id}", "call_recording_crm_lead_tour", login=salesman.login
         )
+
+
+@tagged("post_install", "-at_install")
+class TestCrmAttacks(HttpCase, CallRecordingCommon):
+    """Issue 11, hole 15: leads through XML-RPC, as a salesperson would."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        groups = "sales_team.group_sale_salesman,call_recording.group_call_recording_user"
+        cls.salesman = cls._user("cr_sec_sales", groups)
+        cls.other_salesman = cls._user("cr_sec_sales_2", groups)
+        cls.db = get_db_name()
+
+    def rpc(self, user, model, method, *args, **kwargs):
+        try:
+            return self.xmlrpc_object.execute_kw(
+                self.db, user.id, user.login, model, method, list(args), kwargs
+            )
+        finally:
+            self.env.invalidate_all()
+
+    def test_agent_links_only_leads_they_may_read(self):
+        """An agent linked their call to any lead and read its name in the
+        chatter note posted as superuser."""
+        secret_lead = self.env["crm.lead"].create(
+            {
+                "name": "Takeover of Másik Cég (confidential)",
+                "user_id": self.other_salesman.id,
+                "company_id": self.company.id,
+                "type": "opportunity",
+            }
+        )
+        with self.assertRaises(AccessError):
+            secret_lead.with_user(self.salesman).read(["name"])
+        call = self._call(self.salesman, "+36 30 911 4242")
+        with mute_logger(*MUTED), self.assertRaises(xmlrpclib.Fault):
+            self.rpc(
+                self.salesman, "call.recording", "write", call.ids, {"lead_id": secret_lead.id}
+            )
+        self.assertFalse(call.lead_id)
+        self.assertFalse(call.message_ids.filtered(lambda m: "Takeover" in (m.body or "")))
+        own_lead = self.env["crm.lead"].create(
+            {"name": "Own lead", "user_id": self.salesman.id, "company_id": self.company.id}
+        )
+        self.rpc(self.salesman, "call.recording", "write", call.ids, {"lead_id": own_lead.id})
+        self.assertEqual(call.lead_id, own_lead)
+
+    def test_lead_without_company_stays_in_its_companies(self):
+        """A lead without a company pulled in the calls of every company."""
+        other_company_call = self._call(
+            self.manager_b, "+36 70 911 6060", company=self.company_b, audio=True
+        )
+        ours = self._call(self.salesman, "+36 70 911 6060")
+        lead_id = self.rpc(
+            self.salesman,
+            "crm.lead",
+            "create",
+            {"name": "Web form", "phone": "+36 70 911 6060", "company_id": False},
+        )
+        lead = self.env["crm.lead"].browse(lead_id)
+        self.assertFalse(lead.company_id)
+        self.assertEqual(ours.lead_id, lead)
+        self.assertFalse(other_company_call.lead_id)
+        self.assertFalse(
+            lead.message_ids.filtered(lambda m: other_company_call.name in (m.body or ""))
+        )
+        # Nor does a call of the other company arriving later go to it.
+        later = self._call(self.manager_b, "+36 70 911 6060", company=self.company_b)
+        self.assertFalse(later.lead_id)

@@ -1,12 +1,18 @@
 """The per-batch manifest: what was sent, with each file's checksum.
 
 Written as JSON (complete, typed) and CSV (for a spreadsheet) beside the
-recordings, so the customer can check the archive without Odoo.
+recordings, so the customer can check the archive without Odoo.  No CSV
+cell can start a spreadsheet formula (the core's ``lib/safe.py``).
 """
 
 import csv
 import io
 import json
+
+try:
+    from odoo.addons.call_recording.lib.safe import csv_cell
+except ImportError:  # the plain-Python tests load each lib/ on its own
+    from call_recording_lib.safe import csv_cell
 
 COLUMNS = [
     "reference",
@@ -37,7 +43,9 @@ def manifest_csv(entries):
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for entry in entries:
-        writer.writerow({c: "" if entry.get(c) is None else entry.get(c) for c in COLUMNS})
+        writer.writerow(
+            {c: "" if entry.get(c) is None else csv_cell(entry.get(c)) for c in COLUMNS}
+        )
     return out.getvalue().encode()
 
 

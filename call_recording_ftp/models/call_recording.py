@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
 
-from odoo.addons.call_recording.models.call_recording_compliance import PURGE_CONTEXT
+from odoo.addons.call_recording.models import evidence
 
 from ..lib.errors import TransferError
 
@@ -24,6 +24,10 @@ class CallRecording(models.Model):
         string="Exports",
         groups="call_recording.group_call_recording_manager",
     )
+
+    def _evidence_fields(self):
+        """The exports of a call are the system's (see the core's ``evidence.py``)."""
+        return super()._evidence_fields() | {"export_ids"}
 
     @api.depends("recording_status")
     def _compute_audio_url(self):  # pylint: disable=missing-return
@@ -48,8 +52,8 @@ class CallRecording(models.Model):
         attachments.unlink()
         self.invalidate_recordset(["audio"])
         self._delete_files_after_commit(store_fnames)
-        # sudo: the recording's status is the system's to set.
-        self.sudo().write({"recording_status": "remote"})
+        # The recording's status is the system's to set.
+        evidence.writer(self).write({"recording_status": "remote"})
 
     def _get_playable_audio_attachment(self):
         attachment = super()._get_playable_audio_attachment()
@@ -105,36 +109,6 @@ class CallRecording(models.Model):
         exports.filtered(lambda e: e.state == "done").write(
             {"state": "to_delete", "delete_reason": reason}
         )
-
-    def _refuse_consent(self, source):
-        # The core purges only audio stored here; audio kept on an export
-        # server must go as well.
-        remote = self.filtered(lambda c: c.recording_status == "remote")
-        res = super()._refuse_consent(source)
-        remote.filtered(lambda c: c.recording_status == "remote")._purge_audio(
-            rule="consent", status="refused"
-        )
-        return res
-
-    def _check_removable(self):  # pylint: disable=missing-return
-        super()._check_removable()
-        # A legal-obligation recording kept on an export server is still kept.
-        today = fields.Date.context_today(self)
-        for call in self:
-            if (
-                not self.env.context.get(PURGE_CONTEXT)
-                and call.recording_status == "remote"
-                and call.legal_basis == "legal"
-                and call.retention_date
-                and call.retention_date > today
-            ):
-                raise UserError(
-                    self.env._(
-                        "%(call)s is recorded by legal obligation and must be kept until %(date)s.",
-                        call=call.name,
-                        date=call.retention_date,
-                    )
-                )
 
     @api.model
     def _purge_due_domain(self):

@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
+from odoo.addons.call_recording.models import evidence
 
 from .common import FtpExportCommon
 
@@ -121,7 +122,7 @@ class TestRemoteAudio(FtpExportCommon):
             {"name": "Dispute", "company_id": self.company.id, "call_ids": [(6, 0, held.ids)]}
         )
         past = fields.Date.today() - timedelta(days=1)
-        (self.call_a | held).sudo().write({"retention_date": past})
+        evidence.writer(self.call_a | held).write({"retention_date": past})
         with self.no_commit():
             self.env["call.recording"]._cron_purge()
         self.assertEqual(self.call_a.recording_status, "purged", "remote audio expires too")
@@ -206,7 +207,7 @@ class TestRemoteAudio(FtpExportCommon):
     def test_legal_obligation_remote_recording_cannot_be_removed_early(self):
         self._export_and_remove(self.target_ftp)
         call = self.call_a
-        call.sudo().write(
+        evidence.writer(call).write(
             {"legal_basis": "legal", "retention_date": fields.Date.today() + timedelta(days=30)}
         )
         with self.assertRaisesRegex(Exception, "legal obligation"):
@@ -270,7 +271,7 @@ class TestPlaybackRoute(HttpCase):
         self.assertEqual(call.recording_status, "remote")
 
         self.authenticate("cr_ftp_other", "cr_ftp_other")
-        self.assertEqual(self.url_open(f"/call_recording/{call.id}/audio").status_code, 403)
+        self.assertEqual(self.url_open(f"/call_recording/{call.id}/audio").status_code, 404)
         self.assertEqual(call.recording_status, "remote", "no fetch-back for the refused")
 
         self.authenticate("cr_ftp_agent", "cr_ftp_agent")

@@ -60,10 +60,13 @@ def test_sync_killed_twice_then_complete(database, fake):
         """
     )
     provider_id = int(out.split("PROVIDER", 1)[1].split()[0])
+    # Small pages: a test setting patched into this process (no context key
+    # can change an adapter's settings).
     run = f"""
-        env["call.recording.provider"].browse({provider_id}).with_context(
-            call_recording_adapter_config={{"page_size": 10}}
-        )._sync(trigger="cron")
+        Provider = type(env["call.recording.provider"])
+        adapter_config = Provider._adapter_config
+        Provider._adapter_config = lambda p: dict(adapter_config(p), page_size=10)
+        env["call.recording.provider"].browse({provider_id})._sync(trigger="cron")
     """
     count_calls = "SELECT count(*) FROM call_recording"
     count_audio = "SELECT count(*) FROM call_recording WHERE recording_status = 'available'"

@@ -77,10 +77,40 @@ def sign(secret, method, params):
     return base64.b64encode(hex_digest.encode()).decode()
 
 
+#: The form fields each notification is signed over, in order (Zadarma's
+#: user-api-v1 ``lib/Webhook/Notify*.php``, ``getSignatureString``).
+SIGNED_FIELDS = {
+    "NOTIFY_START": ("caller_id", "called_did", "call_start"),
+    "NOTIFY_INTERNAL": ("caller_id", "called_did", "call_start"),
+    "NOTIFY_IVR": ("caller_id", "called_did", "call_start"),
+    "NOTIFY_END": ("caller_id", "called_did", "call_start"),
+    "NOTIFY_ANSWER": ("caller_id", "destination", "call_start"),
+    "NOTIFY_OUT_START": ("internal", "destination", "call_start"),
+    "NOTIFY_OUT_END": ("internal", "destination", "call_start"),
+    "NOTIFY_RECORD": ("pbx_call_id", "call_id_with_rec"),
+}
+
+
 def webhook_signature(secret, *parts):
     """Zadarma's notification ``Signature``: base64(hex(HMAC-SHA1(secret, concat(parts))))."""
     hex_digest = hmac.new(secret.encode(), "".join(parts).encode(), hashlib.sha1).hexdigest()
     return base64.b64encode(hex_digest.encode()).decode()
+
+
+def check_webhook_signature(secret, form, signature):
+    """Raise :class:`WebhookRejected` unless ``signature`` signs this notification.
+
+    Every event is checked, whatever we do with it: an event we cannot
+    verify (unknown type) is refused too.
+    """
+    if not signature or not secret:
+        raise WebhookRejected("missing Signature")
+    fields = SIGNED_FIELDS.get(form.get("event") or "")
+    if fields is None:
+        raise WebhookRejected("unknown event, its Signature cannot be checked")
+    expected = webhook_signature(secret, *(str(form.get(name) or "") for name in fields))
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise WebhookRejected("invalid Signature")
 
 
 def echo_response(args):
@@ -284,21 +314,16 @@ class ZadarmaAdapter(ProviderAdapter):
     # -- webhooks --------------------------------------------------------------
 
     def parse_webhook(self, url, headers, body, form):
-        """Check a NOTIFY_RECORD notification; other events are acknowledged and ignored."""
+        """Check any notification's signature; a NOTIFY_RECORD names a recording,
+        the other (signed) events are acknowledged and ignored."""
         form = form or {}
         secret = self.config.get("webhook_secret") or self.secret
-        signature = headers.get("Signature") or ""
-        if not signature or not secret:
-            raise WebhookRejected("missing Signature")
+        check_webhook_signature(secret, form, headers.get("Signature") or "")
         event = form.get("event") or ""
         if event != "NOTIFY_RECORD":
-            # the other notifications are signed over other fields; we do not use them
             return []
         pbx_call_id = form.get("pbx_call_id") or ""
         call_id = form.get("call_id_with_rec") or ""
-        expected = webhook_signature(secret, pbx_call_id, call_id)
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
-            raise WebhookRejected("invalid Signature")
         if not pbx_call_id:
             raise MalformedData("Zadarma NOTIFY_RECORD without pbx_call_id.")
         return [
