@@ -15,6 +15,7 @@ from odoo.tests import HttpCase, freeze_time, tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 from odoo.addons.call_recording.lib.providers import http as http_lib
+from odoo.addons.call_recording.models import evidence
 
 from .provider_common import CREDENTIALS, ProviderCommon, sha256
 
@@ -53,7 +54,7 @@ class ImportCase(ProviderCommon):
 
     def make_due(self, provider):
         """What the next scheduled runs would find due (the backoff has passed)."""
-        self.calls_of(provider).sudo().write({"import_next_try": False})
+        evidence.writer(self.calls_of(provider)).write({"import_next_try": False})
 
     def assert_only_whole_recordings(self, provider, expected):
         """No call is ``available`` unless its file is byte-identical to the provider's."""

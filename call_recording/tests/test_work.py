@@ -6,6 +6,8 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 
+from odoo.addons.call_recording.models import evidence
+
 from .common import CallRecordingCommon
 
 
@@ -275,7 +277,8 @@ class TestManagerMonthToDateTour(HttpCase, CallRecordingCommon):
         )
         self.assertTrue(line)
         self.manager.tz = "UTC"
-        (self.call_a | self.call_b).write({"start_datetime": "2026-02-25 10:00:00"})
+        # when the calls took place is a fact only the system changes
+        evidence.writer(self.call_a | self.call_b).write({"start_datetime": "2026-02-25 10:00:00"})
         for start in ("2026-03-02 10:00:00", "2026-03-05 10:00:00", "2026-03-09 10:00:00"):
             self._call(self.agent_a, "+36301112222", duration=120, start_datetime=start)
         self._call(self.agent_a, "+36301112222", duration=60, start_datetime="2026-02-05 10:00:00")

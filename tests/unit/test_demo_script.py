@@ -111,10 +111,20 @@ _RUNNER = textwrap.dedent(
 )
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_runner():
     code = _RUNNER.format(scripts=str(REPO / "scripts"), demo=str(DEMO))
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # A shell's background job (CI, `cmd &`) ignores SIGINT, and that is
+        # inherited: the stand-in terminal gets Ctrl-C as a terminal would.
+        preexec_fn=_default_sigint,  # noqa: PLW1509
     )
     pids = [int(p) for p in proc.stdout.readline().split()]
     assert proc.stdout.readline().strip() == "odoo up"
