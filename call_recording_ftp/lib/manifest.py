@@ -1,7 +1,11 @@
 """The per-batch manifest: what was sent, with each file's checksum.
 
 Written as JSON (complete, typed) and CSV (for a spreadsheet) beside the
-recordings, so the customer can check the archive without Odoo.
+recordings, so the customer can check the archive without Odoo.  No CSV
+cell starts a formula: a value beginning with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return (a number as ``+36...``, a name chosen by a
+caller) gets a leading ``'``, as OWASP advises, so a spreadsheet shows it
+as text instead of running it.  The JSON keeps the values as they are.
 """
 
 import csv
@@ -31,13 +35,26 @@ def manifest_json(batch, entries):
     return json.dumps(payload, indent=2, ensure_ascii=False, default=str).encode()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as a CSV cell a spreadsheet shows as text, never as a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 def manifest_csv(entries):
-    """CSV bytes (UTF-8 with header), one line per file."""
+    """CSV bytes (UTF-8 with header, RFC 4180 line ends), one line per file."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for entry in entries:
-        writer.writerow({c: "" if entry.get(c) is None else entry.get(c) for c in COLUMNS})
+        writer.writerow({c: csv_cell(entry.get(c)) for c in COLUMNS})
     return out.getvalue().encode()
 
 
