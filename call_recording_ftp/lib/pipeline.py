@@ -181,7 +181,7 @@ class TransferPipeline:
             stream = job.opener()
         except OSError as exc:
             # The local file cannot be read: this file fails, the others go on.
-            return TransferError("other", f"reading the local audio: {describe(exc)}")
+            return TransferError("other", f"reading the audio: {describe(exc)}")
         try:
             with stream:
                 transport.upload(stream, job.temp)

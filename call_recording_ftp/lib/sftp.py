@@ -206,9 +206,10 @@ class SFTPTransport(Transport):
             except FileNotFoundError:
                 try:
                     self.sftp.mkdir(folder)
-                except OSError:
-                    # Made meanwhile by another connection, or the upload says why.
-                    self.sftp.stat(folder)
+                except OSError as refused:
+                    # Made meanwhile by another connection? Otherwise, why not.
+                    if self.stat(folder) is None:
+                        raise refused from None
             self._folders.add(folder)
 
     def upload(self, stream, remote_path):

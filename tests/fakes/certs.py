@@ -57,10 +57,21 @@ def _write(folder, cert, key):
 
 
 def self_signed_cert(folder, common_name="127.0.0.1"):
-    """Write ``cert.pem`` and ``key.pem`` into ``folder``; return their paths."""
+    """Write ``cert.pem`` and ``key.pem`` into ``folder``; return their paths.
+
+    The certificate names ``common_name`` (an IP address here) in its
+    subject alternative name too, as ``openssl req -x509 -addext`` makes it.
+    """
     key = _key()
     name = _name(common_name)
-    cert = _builder(name, name, key.public_key()).sign(key, hashes.SHA256())
+    cert = (
+        _builder(name, name, key.public_key())
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(common_name))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
     return _write(folder, cert, key)
 
 

@@ -241,12 +241,14 @@ def test_bad_credentials(proftpd, openssh):
     assert not info.value.retryable
 
 
-def test_permission_denied(proftpd):
+def test_permission_denied(proftpd, sftp_fake):
     proftpd.reset()
-    with open_transport(config(proftpd)) as transport, pytest.raises(TransferError) as info:
-        upload_verified(transport, io.BytesIO(DATA), "readonly/x.wav", len(DATA), SHA)
-    assert info.value.kind == "permission"
-    assert not os.path.exists(on_disk(proftpd, "readonly/x.wav"))
+    for server in (proftpd, sftp_fake):
+        for path in ("readonly/x.wav", "readonly/new/folder/x.wav"):
+            with open_transport(config(server)) as transport, pytest.raises(TransferError) as info:
+                upload_verified(transport, io.BytesIO(DATA), path, len(DATA), SHA)
+            assert info.value.kind == "permission", path
+            assert not os.path.exists(on_disk(server, path))
 
 
 @pytest.mark.parametrize(
@@ -477,6 +479,6 @@ def test_pipeline_unreadable_local_file_fails_only_that_file(proftpd):
         pipeline.submit("gone", broken, "local/gone.wav", 10, SHA)
         pipeline.submit("ok", _opener(DATA), "local/ok.wav", len(DATA), SHA)
         outcomes = {o.key: o for o in pipeline.close()}
-    assert "reading the local audio" in outcomes["gone"].error.message
+    assert "reading the audio" in outcomes["gone"].error.message
     assert not outcomes["gone"].error.breaks_connection
     assert outcomes["ok"].result is not None
