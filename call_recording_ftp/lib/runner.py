@@ -9,6 +9,8 @@ was sent; a file whose upload broke the connection ends the run, and the
 next run resumes with the files still waiting.
 """
 
+import hashlib
+import io
 import time
 from dataclasses import dataclass, field
 
@@ -43,6 +45,41 @@ class RunReport:
     bytes: int = 0
     stopped: bool = False
     seconds: float = 0.0
+
+
+@dataclass
+class _Batch:
+    """A batch under way: its files, those still out, and what became of its manifest."""
+
+    number: int
+    items: dict
+    waiting: set = field(default_factory=set)
+    sent: list = field(default_factory=list)
+    name: str = ""
+    manifest_waiting: set = field(default_factory=set)
+    manifest_written: list = field(default_factory=list)
+    manifest_done: bool = False
+
+    def __post_init__(self):
+        self.waiting = set(self.items)
+
+    @property
+    def complete(self):
+        return not self.waiting
+
+
+class _ManifestKey:
+    """The pipeline's key of a manifest file (its batch and path)."""
+
+    __slots__ = ("path", "state")
+
+    def __init__(self, state, path):
+        self.state = state
+        self.path = path
+
+
+def _json_first(path):
+    return (not path.endswith(".json"), path)
 
 
 class ExportSink:
@@ -117,7 +154,10 @@ class ExportRunner:
         self.max_failures_in_a_row = max_failures_in_a_row
         self.report = RunReport()
         self._failed_in_a_row = 0
-        self._broken = None  # the error that broke a connection of the last batch
+        self._broken = None  # the error that broke a connection
+        self._batch_of = {}  # file key -> its batch, while under way
+        self._manifests_left = []  # batches whose manifest waits for a working connection
+        self._began = time.perf_counter()
 
     # -- connections --------------------------------------------------------------
 
@@ -159,61 +199,128 @@ class ExportRunner:
         return self.report
 
     def _send_all(self, main, extra, began):
-        """Batches until nothing waits or the run must stop; returns a working connection."""
+        """Batches until nothing waits or the run must stop; returns a working connection.
+
+        One pipeline serves the whole run: the files of the next batch go
+        while the last checks of the previous one finish, and a batch's
+        manifest is sent like its files as soon as its last file is checked.
+        """
         # ``main`` uploads; the extra connections upload too, except the last,
         # which checks and renames (with a single connection, it does both).
         uploaders, verifiers = [main, *extra[:-1]], extra[-1:]
-        batch_number = 0
-        while not self.report.stopped and not self.sink.out_of_time():
-            batch = self.sink.next_batch(self.batch_size)
-            if not batch:
-                break
-            batch_number += 1
-            uploaders = [t for t in uploaders if t is not None]
-            sent = self._send_batch(batch, uploaders, verifiers)
-            working = self._working_connection(uploaders, verifiers)
-            if working is None:
-                return None
-            if sent:
-                self._write_manifest(working, batch_number, sent)
-            self.sink.progress(time.perf_counter() - began)
-        return self._working_connection(uploaders, verifiers)
-
-    def _send_batch(self, batch, uploaders, verifiers):
-        items = {item.key: item for item in batch}
-        sent = []
         pipeline = TransferPipeline(uploaders, verifiers)
+        self._began = began
+        number = 0
         try:
-            for item in batch:
-                pipeline.submit(item.key, item.opener, item.remote_path, item.size, item.sha256)
-                self._record(pipeline.results(), items, sent)
-                if self.report.stopped:
-                    pipeline.cancel()
+            while not self.report.stopped and not self.sink.out_of_time():
+                batch = self.sink.next_batch(self.batch_size)
+                if not batch:
                     break
+                number += 1
+                state = _Batch(number, {item.key: item for item in batch})
+                for item in batch:
+                    self._batch_of[item.key] = state
+                for item in batch:
+                    pipeline.submit(item.key, item.opener, item.remote_path, item.size, item.sha256)
+                    self._collect(pipeline.results(), pipeline)
+                    if self.report.stopped:
+                        pipeline.cancel()
+                        break
         finally:
-            self._record(pipeline.close(), items, sent)
+            self._collect(pipeline.close(), None)
         self._broken = pipeline.broken
-        return sent
+        working = self._working_connection(uploaders, verifiers)
+        if working is not None:
+            for state in self._manifests_left:
+                self._write_manifest(working, state)
+        self._manifests_left = []
+        return working
 
-    def _record(self, outcomes, items, sent):
+    def _collect(self, outcomes, pipeline):
+        """Record outcomes; a batch whose files are all done gets its manifest and a commit."""
         for outcome in outcomes:
-            item = items[outcome.key]
-            if outcome.result is not None:
-                self.sink.sent(item, outcome.result)
-                sent.append((item, outcome.result))
-                self.report.sent += 1
-                self.report.bytes += outcome.result.size
-                self._failed_in_a_row = 0
-            elif outcome.error is not None:
-                self.sink.failed(item, outcome.error)
-                self.report.failed += 1
-                self._failed_in_a_row += 1
-                error = outcome.error
-                if not self.report.stopped and (
-                    error.breaks_connection or self._failed_in_a_row >= self.max_failures_in_a_row
-                ):
-                    self.report.stopped = True
-                    self.sink.stopped(error)
+            if isinstance(outcome.key, _ManifestKey):
+                self._manifest_outcome(outcome)
+                continue
+            state = self._batch_of.pop(outcome.key)
+            self._record(outcome, state)
+            if state.complete:
+                if state.sent:
+                    self._send_manifest(state, pipeline)
+                self.sink.progress(time.perf_counter() - self._began)
+
+    def _record(self, outcome, state):
+        item = state.items[outcome.key]
+        state.waiting.discard(outcome.key)
+        if outcome.result is not None:
+            self.sink.sent(item, outcome.result)
+            state.sent.append((item, outcome.result))
+            self.report.sent += 1
+            self.report.bytes += outcome.result.size
+            self._failed_in_a_row = 0
+        elif outcome.error is not None:
+            self.sink.failed(item, outcome.error)
+            self.report.failed += 1
+            self._failed_in_a_row += 1
+            error = outcome.error
+            if not self.report.stopped and (
+                error.breaks_connection or self._failed_in_a_row >= self.max_failures_in_a_row
+            ):
+                self.report.stopped = True
+                self.sink.stopped(error)
+
+    # -- manifests ---------------------------------------------------------------
+
+    def _manifest_files(self, state):
+        """The batch's manifest: [(remote path, bytes)] for its JSON and CSV."""
+        order = list(state.items)
+        sent = sorted(state.sent, key=lambda pair: order.index(pair[0].key))
+        entries = [
+            {
+                **item.manifest,
+                "remote_path": result.remote_path,
+                "size": result.size,
+                "sha256": result.sha256,
+            }
+            for item, result in sent
+        ]
+        facts = self.sink.manifest_facts(state.name, len(entries), sum(e["size"] for e in entries))
+        json_path, csv_path = manifest_paths(self.manifest_folder, state.name)
+        return [(json_path, manifest_json(facts, entries)), (csv_path, manifest_csv(entries))]
+
+    def _send_manifest(self, state, pipeline):
+        state.name = f"{self.run_name}-{state.number:03d}"
+        if pipeline is None:
+            self._manifests_left.append(state)
+            return
+        for path, data in self._manifest_files(state):
+            state.manifest_waiting.add(path)
+            pipeline.submit(
+                _ManifestKey(state, path),
+                lambda data=data: io.BytesIO(data),
+                path,
+                len(data),
+                hashlib.sha256(data).hexdigest(),
+            )
+
+    def _manifest_outcome(self, outcome):
+        state = outcome.key.state
+        if state.manifest_done:
+            return
+        if outcome.skipped:
+            # The connections broke first: written afterwards on a fresh one.
+            state.manifest_done = True
+            self._manifests_left.append(state)
+            return
+        if outcome.error is not None:
+            state.manifest_done = True
+            self.sink.manifest_failed(state.name, outcome.error)
+            return
+        state.manifest_waiting.discard(outcome.key.path)
+        state.manifest_written.append(outcome.key.path)
+        if not state.manifest_waiting:
+            state.manifest_done = True
+            self.sink.manifest_written(sorted(state.manifest_written, key=_json_first))
 
     def _working_connection(self, uploaders, verifiers):
         """A connection for manifests and deletions: one not broken, or a new one."""
@@ -229,29 +336,19 @@ class ExportRunner:
             uploaders.append(fresh)
         return fresh
 
-    def _write_manifest(self, transport, batch_number, sent):
-        """The batch's manifest (JSON and CSV) beside the recordings."""
-        batch_name = f"{self.run_name}-{batch_number:03d}"
-        entries = [
-            {
-                **item.manifest,
-                "remote_path": result.remote_path,
-                "size": result.size,
-                "sha256": result.sha256,
-            }
-            for item, result in sent
-        ]
-        facts = self.sink.manifest_facts(batch_name, len(entries), sum(e["size"] for e in entries))
-        json_path, csv_path = manifest_paths(self.manifest_folder, batch_name)
+    def _write_manifest(self, transport, state):
+        """A batch's manifest (JSON and CSV) beside the recordings, on ``transport``."""
+        paths = []
         try:
-            upload_bytes(transport, manifest_json(facts, entries), json_path)
-            upload_bytes(transport, manifest_csv(entries), csv_path)
+            for path, data in self._manifest_files(state):
+                upload_bytes(transport, data, path)
+                paths.append(path)
         except TransferError as exc:
             # The recordings are verified and stay exported; the run says
             # that this batch has no manifest on the server.
-            self.sink.manifest_failed(batch_name, exc)
+            self.sink.manifest_failed(state.name, exc)
             return False
-        self.sink.manifest_written([json_path, csv_path])
+        self.sink.manifest_written(paths)
         return True
 
     def _delete_remote(self, transport):

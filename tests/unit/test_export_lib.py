@@ -308,7 +308,9 @@ def test_runner_sends_in_batches_with_manifests_and_deletions():
     assert report.sent == 7 and report.failed == 0 and not report.stopped
     assert sorted(sink.done) == list(range(7))
     assert isinstance(sink.done[0], UploadResult)
-    assert sink.manifests == [f"m/run-00{n}.{ext}" for n in (1, 2, 3) for ext in ("json", "csv")]
+    assert sorted(sink.manifests) == [
+        f"m/run-00{n}.{ext}" for n in (1, 2, 3) for ext in ("csv", "json")
+    ]
     rows = files["m/run-001.csv"].decode().splitlines()
     assert rows[1].startswith("call0,") and ",'+3630," in rows[1]
     assert "rec/old.wav" not in files and sink.gone == ["x"]
