@@ -2,12 +2,13 @@
 
 Chosen by measurement against OpenSSH's own ``sshd`` and ``sftp-server``
 (``bench/bench_ftp_export.py``, figures in ``bench/README.rst``), among
-paramiko, asyncssh, ssh2-python and ssh-python: paramiko reaches more
-than half of OpenSSH's ``sftp`` and keeps its writes pipelined, which
-matters more than any loopback figure once the server is far away;
-asyncssh is faster but needs a ``cryptography`` that Odoo 19's own pins
-exclude, ssh2-python was no faster here, and ssh-python waits for each
-write's answer before the next.
+paramiko, asyncssh, ssh2-python and ssh-python: paramiko reaches about
+half of OpenSSH's ``sftp`` on one connection (the export uses two) and
+keeps its writes pipelined, which matters more than any loopback figure
+once the server is far away; asyncssh is faster but needs a
+``cryptography`` that Odoo 19's own pins exclude, ssh2-python was little
+faster for more CPU, and ssh-python waits for each write's answer before
+the next.
 
 What it guarantees:
 
