@@ -192,13 +192,16 @@ class FTPServerHandle:
         self._stop.set()
         self.thread.join(10)
         self.server.close_all()
+        for folder in self.own_folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def start_ftp_server(
     root=None, *, tls=False, port=0, readonly=("readonly",), faults=None, host="127.0.0.1"
 ):
     """Serve ``root`` (a new temp folder if None) on ``host:port`` (0: any free port)."""
-    root = root or tempfile.mkdtemp(prefix="fake-ftp-")
+    own_folders = [] if root else [tempfile.mkdtemp(prefix="fake-ftp-")]
+    root = root or own_folders[0]
     os.makedirs(root, exist_ok=True)
     faults = faults or Faults()
     authorizer = DummyAuthorizer()
@@ -215,7 +218,8 @@ def start_ftp_server(
         from .certs import self_signed_cert  # noqa: PLC0415
 
         base, dtp_base = TLS_FTPHandler, TLS_DTPHandler
-        certfile, keyfile = self_signed_cert(os.path.join(tempfile.mkdtemp(), "tls"))
+        own_folders.append(tempfile.mkdtemp(prefix="fake-ftp-tls-"))
+        certfile, keyfile = self_signed_cert(os.path.join(own_folders[-1], "tls"))
         extra = {"certfile": certfile, "keyfile": keyfile, "tls_control_required": True}
     else:
         base, dtp_base, extra = FTPHandler, DTPHandler, {}
@@ -246,6 +250,7 @@ def start_ftp_server(
     thread = threading.Thread(target=serve, name="fake-ftp", daemon=True)
     handle = FTPServerHandle(server, thread, root, faults, tls)
     handle._stop = stop
+    handle.own_folders = own_folders
     thread.start()
     return handle
 

@@ -291,6 +291,7 @@ class SFTPServerHandle:
         self.authorized_keys = []
         self._stop = threading.Event()
         self._transports = []
+        self.own_root = False
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 
@@ -333,16 +334,20 @@ class SFTPServerHandle:
         self.sock.close()
         for transport in self._transports:
             transport.close()
+        if self.own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def start_sftp_server(root=None, port=0, host_key=None, readonly=("readonly",), host="127.0.0.1"):
     """Serve ``root`` (a new temp folder if None) on ``host:port`` (0: a free port)."""
+    own_root = not root
     root = root or tempfile.mkdtemp(prefix="fake-sftp-")
     os.makedirs(root, exist_ok=True)
     for folder in readonly:
         os.makedirs(os.path.join(root, folder), exist_ok=True)
     host_key = host_key or paramiko.RSAKey.generate(2048)
     handle = SFTPServerHandle(root, host_key, readonly, Faults())
+    handle.own_root = own_root
     handle.sock.bind((host, port))
     handle.sock.listen(16)
     handle.host, handle.port = handle.sock.getsockname()[:2]
