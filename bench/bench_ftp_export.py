@@ -1,39 +1,49 @@
 #!/usr/bin/env python3
-"""Export 1,000 recordings of 1 MB to loopback FTP and SFTP servers: MB/s vs plain ftplib/paramiko.
+"""Export recordings to the servers customers run: MB/s against each protocol's own baseline.
 
-The servers are the repository's own (``tests/fakes``: pyftpdlib for FTP,
-a paramiko SFTP server), each started in its own process so that client
-and server do not share a GIL.  The recordings are 1 MiB WAV files of noise
-written to a temporary folder, with their SHA-256 computed beforehand
-(Odoo keeps it on the call).
+The servers are Debian's own daemons, started by this script on loopback
+high ports with their own keys, certificate and configuration
+(``tests/fakes/real_servers.py``): OpenSSH's ``sshd`` with ``sftp-server``,
+and ProFTPD with ``mod_digest`` (``HASH``: the server computes SHA-256).
+The recordings are ``--count`` WAV files of ``--mb`` MiB of noise, each
+different, their SHA-256 computed beforehand (Odoo keeps it on the call).
 
-*Ours* goes through call_recording_ftp's transfer code as a run does:
-one connection (``open_transport``), per call the remote path rendered
-from the default template, ``upload_verified`` (temporary name, size
-check, SHA-256 by the server when it offers ``HASH``, rename into place)
-and a JSON + CSV manifest per batch of 50.  It leaves out the ORM (the
-export record writes), which costs the same whatever the transport.
+SFTP, one connection each unless said otherwise:
 
-*Baselines* upload the same files on one connection the plain way:
-``ftplib.FTP.storbinary`` (default block size) into one folder, and
-paramiko's ``SFTPClient.putfo`` (pipelined, with its size check).
+* *OpenSSH ``sftp -b``*: OpenSSH's own client (``openssh-client``), one
+  ``put`` per file: the limit of the machine;
+* *paramiko ``putfo``*, *asyncssh ``put``*, *ssh2-python*, *ssh-python*:
+  the candidate libraries, plainly used (``bench/sftp_candidates.py``, run
+  in ``var/bench-sftp-venv`` made from ``bench/requirements-sftp.txt``,
+  since asyncssh cannot live beside Odoo 19's pinned ``cryptography``);
+* *ours*: call_recording_ftp's export as a run does it, without the ORM
+  (``lib/runner.py``: remote path from the default template, upload under
+  a temporary name on the target's parallel upload connections, size check
+  and rename on one more connection, JSON and CSV manifests per 50 files).
 
-A third FTP figure is plain ftplib doing the same steps by hand
-(temporary name, ``HASH``, rename): the cost of verifying, without our code.
-``ours`` runs twice on FTP: with the server's SHA-256 (``HASH``, the
-default when a server offers it) and with the size check only.
+FTP (ProFTPD): ``ftplib.FTP.storbinary`` on one connection (the baseline),
+ours with the server's SHA-256 (the default when a server offers
+``HASH``), ours with the size check only.
 
-Each method runs ``--runs`` times, alternating, on an emptied server
-folder; figures are medians.  Ratio = ours / baseline (MB/s), aim >= 0.8.
+``--wan-ms`` (default 10) also runs the SFTP methods through a relay that
+delays each direction by that much (20 ms round trip, ``bench/wan_proxy.py``)
+on ``--wan-count`` files: what a distant server does to each library.
 
-Usage: bench/bench_ftp_export.py [--count 1000] [--mb 1] [--runs 3]
+Methods alternate, ``--runs`` times, each into an emptied server folder;
+figures are medians; ratio = baseline seconds / seconds.  Client CPU is the
+CPU time of the uploading process (for ``sftp``, of it and its ``ssh``).
+
+Usage: bench/bench_ftp_export.py [--count 1000] [--mb 1] [--runs 3] [--wan-ms 10] [--wan-count 100]
+                                 [--only sftp|ftp|wan]
 """
 
 import argparse
 import datetime
+import ftplib
 import hashlib
 import io
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,20 +58,16 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 from benchlib import devenv, ensure_odoo_python  # noqa: E402
 
-BATCH = 50
+VENV = devenv.VAR / "bench-sftp-venv"
+CANDIDATES = ("paramiko", "asyncssh", "ssh2-python", "ssh-python")
 
 
 def load_lib():
     import conftest  # noqa: F401, PLC0415 registers call_recording_ftp_lib
-    from call_recording_ftp_lib import (  # noqa: PLC0415
-        manifest,
-        pipeline,
-        template,
-        transport,
-        upload,
-    )
+    from call_recording_ftp_lib import factory, ftp, runner, template  # noqa: PLC0415
+    from call_recording_ftp_lib.transport import TargetConfig  # noqa: PLC0415
 
-    return manifest, template, transport, upload, pipeline
+    return factory, ftp, runner, template, TargetConfig
 
 
 def make_files(folder, count, megabytes):
@@ -82,234 +88,344 @@ def make_files(folder, count, megabytes):
     return files
 
 
-class ServerProcess:
-    def __init__(self, kind, root, keyfile=None):
-        self.port = devenv.free_port()
-        args = [sys.executable, "-m", f"fakes.{kind}_server", str(root), str(self.port)]
-        if keyfile:
-            args.append(str(keyfile))
-        self.proc = subprocess.Popen(
-            args,
-            cwd=REPO / "tests",
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        if "serving" not in line:
-            devenv.fail(f"the {kind} server did not start: {line!r}", 1)
-        self.fingerprint = line.split()[-1] if kind == "sftp" else ""
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
-def empty(root):
-    for child in Path(root).iterdir():
-        if child.is_dir():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+def candidate_venv():
+    """The candidates' own environment (made once, kept under var/)."""
+    python = VENV / "bin" / "python"
+    marker = VENV / "requirements-sftp.txt"
+    wanted = (REPO / "bench" / "requirements-sftp.txt").read_text()
+    if python.exists() and marker.exists() and marker.read_text() == wanted:
+        return python
+    print(f"Preparing {VENV} (the candidate libraries)...", flush=True)
+    base = shutil.which("python3") or sys.executable
+    subprocess.run([base, "-m", "venv", "--clear", str(VENV)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "-r",
+            str(REPO / "bench/requirements-sftp.txt"),
+        ],
+        check=True,
+    )
+    marker.write_text(wanted)
+    return python
 
 
-def ours(lib, config, files, server_hash=True):
-    """As a run of the add-on: a second connection checks and renames while the next file goes.
+# -- the methods: each returns (seconds, client CPU seconds) -----------------------------
 
-    ``server_hash=False`` measures the same with the server's ``HASH``
-    ignored (size check only), to show what the server's SHA-256 costs.
-    """
-    manifest, template, transport_lib, upload, pipeline_lib = lib
-    from call_recording_ftp_lib import ftp  # noqa: PLC0415
 
+def _cpu_children():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def openssh_sftp(server, port, files):
+    batch = "".join(f"put {path} {path.name}\n" for path, _s, _h, _i in files)
+    cpu = _cpu_children()
+    began = time.perf_counter()
+    subprocess.run(
+        [
+            "sftp",
+            "-q",
+            "-b",
+            "-",
+            "-i",
+            str(server.client_key_path),
+            "-P",
+            str(port),
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "LogLevel=ERROR",
+            f"{server.user}@{server.host}",
+        ],
+        input=batch.encode(),
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    return time.perf_counter() - began, _cpu_children() - cpu
+
+
+def candidate(python, library, server, port, listfile):
+    out = subprocess.run(
+        [
+            str(python),
+            str(REPO / "bench" / "sftp_candidates.py"),
+            library,
+            server.host,
+            str(port),
+            server.user,
+            str(server.client_key_path),
+            str(listfile),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode:
+        devenv.fail(f"{library}: {out.stderr[-2000:]}", 1)
+    seconds, cpu = out.stdout.split()
+    return float(seconds), float(cpu)
+
+
+class _Sink:
+    """Feeds the runner the files; keeps nothing but the outcome."""
+
+    def __init__(self, lib, files):
+        _factory, _ftp, runner, template, _config = lib
+        self.runner, self.waiting, self.failed_files = runner, [], []
+        start = datetime.datetime(2026, 11, 28, 9, 0)
+        for path, size, sha256, index in files:
+            values = template.values_for(
+                {
+                    "start": start + datetime.timedelta(minutes=index),
+                    "reference": f"CR/2026/{index:06d}",
+                    "direction": "inbound",
+                    "number": "+36301234567",
+                    "ext": "wav",
+                }
+            )
+            self.waiting.append(
+                runner.FileToSend(
+                    key=index,
+                    remote_path=template.render(template.DEFAULT_TEMPLATE, values, "recordings"),
+                    size=size,
+                    sha256=sha256,
+                    opener=lambda path=path: open(path, "rb"),  # noqa: SIM115 closed by the runner
+                    manifest={"reference": values["reference"]},
+                )
+            )
+
+    def build(self):
+        outer = self
+
+        class Sink(self.runner.ExportSink):
+            def next_batch(self, limit):
+                batch, outer.waiting = outer.waiting[:limit], outer.waiting[limit:]
+                return batch
+
+            def sent(self, item, result):
+                pass
+
+            def failed(self, item, error):
+                outer.failed_files.append((item.key, error))
+
+        return Sink()
+
+
+def ours(lib, config, files, uploads=2, server_hash=True):
+    factory, ftp, runner, _template, _config = lib
     negotiate = ftp.FTPTransport._negotiate_hash
     if not server_hash:
         ftp.FTPTransport._negotiate_hash = lambda self: False
+    sink = _Sink(lib, files)
+
+    def connect():
+        transport = factory.open_transport(config)
+        transport.connect()
+        return transport
+
+    cpu = time.process_time()
+    began = time.perf_counter()
     try:
-        return _ours(manifest, template, transport_lib, upload, pipeline_lib, config, files)
+        report = runner.ExportRunner(
+            connect,
+            sink.build(),
+            run_name="bench",
+            manifest_folder="recordings/manifests",
+            uploads=uploads,
+        ).run()
     finally:
         ftp.FTPTransport._negotiate_hash = negotiate
+    elapsed = time.perf_counter() - began
+    if report.connection_error or sink.failed_files:
+        devenv.fail(f"ours: {report.connection_error or sink.failed_files[:3]}", 1)
+    return elapsed, time.process_time() - cpu
 
 
-def _ours(manifest, template, transport_lib, upload, pipeline_lib, config, files):  # noqa: PLR0917
-    start = datetime.datetime(2026, 11, 28, 9, 0)
-    meta = {}
-    sent = []
-    began = time.perf_counter()
-    with (
-        transport_lib.open_transport(config) as transport,
-        transport_lib.open_transport(config) as verifier,
-    ):
-        for offset in range(0, len(files), BATCH):
-            pipeline = pipeline_lib.VerifyingPipeline(transport, verifier)
-            for path, size, sha256, index in files[offset : offset + BATCH]:
-                values = template.values_for(
-                    {
-                        "start": start + datetime.timedelta(minutes=index),
-                        "reference": f"CR/2026/{index:06d}",
-                        "direction": "inbound",
-                        "number": "+36301234567",
-                        "ext": "wav",
-                    }
-                )
-                remote = template.render(template.DEFAULT_TEMPLATE, values, "recordings")
-                meta[index] = values["reference"]
-                with open(path, "rb") as stream:
-                    pipeline.submit(index, stream, remote, size, sha256)
-                sent.extend(pipeline.results())
-            sent.extend(pipeline.close())
-            failed = [key for key, _result, error in sent if error]
-            if failed:
-                devenv.fail(f"ours: {len(failed)} files not verified", 1)
-            entries = [{"reference": meta[key], **result.__dict__} for key, result, _e in sent]
-            name = f"bench-{offset:05d}"
-            json_path, csv_path = manifest.manifest_paths("recordings/manifests", name)
-            upload.upload_bytes(
-                verifier, manifest.manifest_json({"name": name}, entries), json_path
-            )
-            upload.upload_bytes(verifier, manifest.manifest_csv(entries), csv_path)
-            sent = []
-    return time.perf_counter() - began
-
-
-def baseline_ftp(config, files):
-    import ftplib  # noqa: PLC0415
-
+def plain_storbinary(server, files):
+    cpu = time.process_time()
     began = time.perf_counter()
     ftp = ftplib.FTP()  # noqa: S321 loopback benchmark
-    ftp.connect(config.host, config.port)
-    ftp.login(config.username, config.password)
+    ftp.connect(server.host, server.port)
+    ftp.login(server.user, server.password)
     for path, _size, _sha, _index in files:
         with open(path, "rb") as stream:
             ftp.storbinary(f"STOR {path.name}", stream)
     ftp.quit()
-    return time.perf_counter() - began
+    return time.perf_counter() - began, time.process_time() - cpu
 
 
-def baseline_ftp_same_steps(config, files):
-    """Plain ftplib doing what a verified export does: temporary name, HASH, rename."""
-    import ftplib  # noqa: PLC0415
-
-    began = time.perf_counter()
-    ftp = ftplib.FTP()  # noqa: S321 loopback benchmark
-    ftp.connect(config.host, config.port)
-    ftp.login(config.username, config.password)
-    ftp.voidcmd("TYPE I")
-    ftp.sendcmd("OPTS HASH SHA-256")
-    for path, _size, sha256, _index in files:
-        with open(path, "rb") as stream:
-            ftp.storbinary(f"STOR .{path.name}.part", stream)
-        if ftp.sendcmd(f"HASH .{path.name}.part").split()[3] != sha256:
-            devenv.fail(f"{path.name}: checksum differs", 1)
-        ftp.rename(f".{path.name}.part", path.name)
-    ftp.quit()
-    return time.perf_counter() - began
+# -- running them ----------------------------------------------------------------------
 
 
-def baseline_sftp(config, files):
-    import paramiko  # noqa: PLC0415
-
-    began = time.perf_counter()
-    transport = paramiko.Transport((config.host, config.port))
-    transport.connect(username=config.username, password=config.password)
-    sftp = paramiko.SFTPClient.from_transport(transport)
-    for path, _size, _sha, _index in files:
-        with open(path, "rb") as stream:
-            sftp.putfo(stream, path.name)
-    sftp.close()
-    transport.close()
-    return time.perf_counter() - began
+def count_files(root):
+    return sum(1 for p in Path(root).rglob("*.wav") if not p.name.endswith(".part"))
 
 
-def main():
+def measure(methods, runs, total_mb, expected):
+    """Alternate ``methods`` (label, server, callable), ``runs`` times; medians."""
+    seconds = {label: [] for label, _s, _f in methods}
+    cpu = {label: [] for label, _s, _f in methods}
+    for run in range(runs):
+        for label, server, method in methods:
+            server.reset()
+            elapsed, used = method()
+            stored = count_files(server.root)
+            if stored != expected:
+                devenv.fail(f"{label}: {stored} files on the server, not {expected}", 1)
+            seconds[label].append(elapsed)
+            cpu[label].append(used)
+            print(
+                f"run {run + 1}: {label:34} {elapsed:7.2f} s  {total_mb / elapsed:7.1f} MB/s",
+                flush=True,
+            )
+    return {
+        label: (statistics.median(seconds[label]), statistics.median(cpu[label]))
+        for label in seconds
+    }
+
+
+def table(title, results, total_mb):
+    labels = list(results)
+    base = results[labels[0]][0]
+    print(f"\n{title}\n")
+    print(f"{'method':36} {'seconds':>8} {'MB/s':>8} {'ratio':>6} {'client CPU s':>13}")
+    for label in labels:
+        elapsed, used = results[label]
+        rate, ratio = total_mb / elapsed, base / elapsed
+        print(f"{label:36} {elapsed:8.2f} {rate:8.1f} {ratio:6.2f} {used:13.2f}")
+
+
+def sftp_methods(lib, python, server, port, files, listfile, uploads_options):  # noqa: PLR0917
+    config = lib[4](
+        "sftp",
+        server.host,
+        port,
+        server.user,
+        private_key=server.private_key,
+        host_key_fingerprint=server.keyscan(),
+        timeout=60,
+    )
+    methods = [("OpenSSH sftp -b (baseline)", server, lambda: openssh_sftp(server, port, files))]
+    for library in CANDIDATES:
+        methods.append(
+            (
+                f"{library}" + (" (chosen)" if library == "paramiko" else ""),
+                server,
+                lambda library=library: candidate(python, library, server, port, listfile),
+            )
+        )
+    for uploads in uploads_options:
+        methods.append(
+            (
+                f"ours: SFTP, {uploads} upload conn. + 1 check",
+                server,
+                lambda uploads=uploads: ours(lib, config, files, uploads=uploads),
+            )
+        )
+    return methods
+
+
+def main():  # noqa: PLR0915 one script, top to bottom
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--mb", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--wan-ms", type=float, default=10.0)
+    parser.add_argument("--wan-count", type=int, default=100)
+    parser.add_argument("--only", choices=("sftp", "ftp", "wan"), help="run one part only")
     args = parser.parse_args()
+    parts = {args.only} if args.only else {"sftp", "ftp", "wan"}
     ensure_odoo_python(__file__)
-    import logging  # noqa: PLC0415
+    from fakes.real_servers import OpenSSHServer, ProFTPDServer, free_port  # noqa: PLC0415
 
-    logging.basicConfig(level=logging.WARNING)
     lib = load_lib()
+    python = candidate_venv()
     work = Path(tempfile.mkdtemp(prefix="crbench-ftp-"))
+    servers = []
+    proxy = None
     try:
         (work / "files").mkdir()
         files = make_files(work / "files", args.count, args.mb)
         total_mb = sum(f[1] for f in files) / 1e6
+        listfile = work / "files.txt"
+        listfile.write_text("".join(f"{path}\n" for path, _s, _h, _i in files))
         print(f"{len(files)} files, {total_mb:.0f} MB in total.", flush=True)
-        roots = {"ftp": work / "ftp", "sftp": work / "sftp"}
-        for root in roots.values():
-            root.mkdir()
-        servers = {
-            "ftp": ServerProcess("ftp", roots["ftp"]),
-            "sftp": ServerProcess("sftp", roots["sftp"], work / "host_key"),
-        }
-        try:
-            TargetConfig = lib[2].TargetConfig
-            configs = {
-                "ftp": TargetConfig(
-                    "ftp", "127.0.0.1", servers["ftp"].port, "export", "s3cret-ftp", timeout=60
-                ),
-                "sftp": TargetConfig(
-                    "sftp",
-                    "127.0.0.1",
-                    servers["sftp"].port,
-                    "export",
-                    "s3cret-sftp",
-                    host_key_fingerprint=servers["sftp"].fingerprint,
-                    timeout=60,
-                ),
-            }
-            methods = [
-                ("ftp", "baseline: ftplib storbinary", lambda: baseline_ftp(configs["ftp"], files)),
+        sshd = OpenSSHServer(root=work / "sftp").start()
+        proftpd = ProFTPDServer(root=work / "ftp").start()
+        servers += [sshd, proftpd]
+
+        sftp = ftp_results = wan = None
+        if "sftp" in parts:
+            sftp = measure(
+                sftp_methods(lib, python, sshd, sshd.port, files, listfile, (1, 2)),
+                args.runs,
+                total_mb,
+                len(files),
+            )
+        config = lib[4](
+            "ftp", proftpd.host, proftpd.port, proftpd.user, proftpd.password, timeout=60
+        )
+        ftp_results = "ftp" in parts and measure(
+            [
+                ("ftplib storbinary (baseline)", proftpd, lambda: plain_storbinary(proftpd, files)),
+                ("ours: FTP, SHA-256 by the server", proftpd, lambda: ours(lib, config, files)),
                 (
-                    "ftp",
-                    "plain ftplib, same steps",
-                    lambda: baseline_ftp_same_steps(configs["ftp"], files),
-                ),
-                ("ftp", "ours: FTP, server SHA-256", lambda: ours(lib, configs["ftp"], files)),
-                (
-                    "ftp",
                     "ours: FTP, size check only",
-                    lambda: ours(lib, configs["ftp"], files, server_hash=False),
+                    proftpd,
+                    lambda: ours(lib, config, files, server_hash=False),
                 ),
-                (
-                    "sftp",
-                    "baseline: paramiko putfo",
-                    lambda: baseline_sftp(configs["sftp"], files),
-                ),
-                ("sftp", "ours: SFTP transport", lambda: ours(lib, configs["sftp"], files)),
-            ]
-            seconds = {label: [] for _p, label, _f in methods}
-            for run in range(args.runs):
-                for protocol, label, method in methods:
-                    empty(roots[protocol])
-                    elapsed = method()
-                    stored = sum(
-                        1 for p in roots[protocol].rglob("*.wav") if not p.name.endswith(".part")
-                    )
-                    if stored != len(files):
-                        devenv.fail(f"{label}: {stored} files on the server, not {len(files)}", 1)
-                    seconds[label].append(elapsed)
-                    print(
-                        f"run {run + 1}: {label:30} {elapsed:7.2f} s  "
-                        f"{total_mb / elapsed:7.1f} MB/s",
-                        flush=True,
-                    )
-        finally:
-            for server in servers.values():
-                server.stop()
-        print(f"\n{len(files)} x {args.mb} MiB, {args.runs} runs, medians:\n")
-        print(f"{'method':32} {'seconds':>8} {'MB/s':>8} {'ratio':>7}")
-        for protocol in ("ftp", "sftp"):
-            labels = [label for p, label, _f in methods if p == protocol]
-            base = statistics.median(seconds[labels[0]])
-            for label in labels:
-                median = statistics.median(seconds[label])
-                print(f"{label:32} {median:8.2f} {total_mb / median:8.1f} {base / median:7.2f}")
+            ],
+            args.runs,
+            total_mb,
+            len(files),
+        )
+        if args.wan_ms and "wan" in parts:
+            few = files[: args.wan_count]
+            few_mb = sum(f[1] for f in few) / 1e6
+            few_list = work / "few.txt"
+            few_list.write_text("".join(f"{path}\n" for path, _s, _h, _i in few))
+            port = free_port()
+            relay = [str(REPO / "bench" / "wan_proxy.py"), str(port), str(sshd.port)]
+            proxy = subprocess.Popen(
+                [sys.executable, *relay, str(args.wan_ms)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            proxy.stdout.readline()
+            wan = measure(
+                sftp_methods(lib, python, sshd, port, few, few_list, (2,)),
+                args.runs,
+                few_mb,
+                len(few),
+            )
     finally:
+        if proxy is not None:
+            proxy.terminate()
+            proxy.wait(10)
+        for server in servers:
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\n{len(files)} x {args.mb} MiB, {args.runs} runs, medians.")
+    if sftp:
+        table(f"SFTP to OpenSSH sshd + sftp-server on loopback ({total_mb:.0f} MB)", sftp, total_mb)
+    if ftp_results:
+        table(
+            f"FTP to ProFTPD with mod_digest on loopback ({total_mb:.0f} MB)", ftp_results, total_mb
+        )
+    if wan:
+        table(
+            f"SFTP through a {args.wan_ms:g} ms each way relay ({args.wan_count} files)",
+            wan,
+            few_mb,
+        )
 
 
 if __name__ == "__main__":

@@ -38,9 +38,9 @@ def manifest_json(batch, entries):
 
 
 def manifest_csv(entries):
-    """CSV bytes (UTF-8 with header), one line per file."""
+    """CSV bytes (UTF-8 with header, RFC 4180 line ends), one line per file."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for entry in entries:
         writer.writerow(

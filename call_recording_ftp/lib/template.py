@@ -3,33 +3,45 @@
 A template such as ``{year}/{month}/{day}/{reference}_{direction}_{number}.{ext}``
 may only use the placeholders below, and no value can lead out of the
 target's base folder: the fixed text may not hold ``..``, a leading ``/`` or
-a backslash, and every value is reduced to safe file-name characters
-before it is put in.
+a backslash, and every value is reduced to one safe path segment before it
+is put in.  Values stay readable: letters with accents are kept, spaces
+become ``_`` and any other separator (``/``, ``:``, ``|``...) one ``-``.
+Dates and times are the call's start in the target's time zone.
 """
 
 import posixpath
 import re
 import string
+import unicodedata
+from datetime import UTC
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import TransferError
 
 PLACEHOLDERS = {
-    "year": "year of the call's start (UTC), 4 digits",
+    "year": "year of the call's start (target's time zone), 4 digits",
     "month": "month, 2 digits",
     "day": "day, 2 digits",
     "hour": "hour, 2 digits",
     "minute": "minute, 2 digits",
-    "reference": "the call's reference",
+    "second": "second, 2 digits",
+    "date": "date of the start, 2026-11-28",
+    "time": "time of the start, 09-30-00",
+    "reference": "the call's reference (CR-2026-000123)",
     "direction": "inbound, outbound or internal",
     "number": "the other party's number (E.164 without +)",
     "line": "our line's number (E.164 without +)",
+    "line_name": "our recorded line's name",
+    "customer": "the customer's name (the contact's company, or the contact)",
+    "provider_call_id": "the call's id at the telephony provider or PBX",
     "agent": "the agent's login",
     "company": "the company's name",
     "id": "the call's database id",
     "ext": "file extension of the recording (wav, mp3...)",
 }
 DEFAULT_TEMPLATE = "{year}/{month}/{day}/{reference}_{direction}_{number}.{ext}"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+@-]+")
+#: what may stay in a value: letters (any script), digits and these
+_KEEP = set("._+@-")
 MAX_SEGMENT = 120
 
 
@@ -77,9 +89,23 @@ def validate(template):
 
 
 def safe_value(value):
-    """A value reduced to one harmless path segment (never empty, never ``..``)."""
-    text = _UNSAFE.sub("-", str(value if value not in (None, False) else "")).strip("-.")
-    return text[:MAX_SEGMENT] or "none"
+    """A value reduced to one harmless, readable path segment (never empty, never ``..``).
+
+    ``Tóth Gábor`` stays ``Tóth_Gábor``, ``CR/2026/000123`` becomes
+    ``CR-2026-000123``; control characters, slashes and the like never pass.
+    """
+    text = unicodedata.normalize("NFC", str(value if value not in (None, False) else ""))
+    out = []
+    for char in text:
+        if char.isalnum() or char in _KEEP:
+            out.append(char)
+        elif char.isspace():
+            out.append("_")
+        else:
+            out.append("-")
+    cleaned = re.sub(r"_*-[-_]*", "-", re.sub(r"_+", "_", "".join(out)))
+    cleaned = re.sub(r"\.{2,}", ".", cleaned).strip("-._")
+    return cleaned[:MAX_SEGMENT].rstrip("-._") or "none"
 
 
 def render(template, values, base_folder=""):
@@ -109,19 +135,35 @@ def normalize_base(base_folder):
     return posixpath.normpath(base)
 
 
-def values_for(call):
+def local_start(start, tz_name):
+    """The call's start (naive UTC, as Odoo stores it) in the time zone ``tz_name``."""
+    try:
+        zone = ZoneInfo(tz_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise TemplateError(f"unknown time zone {tz_name!r}") from exc
+    aware = start.replace(tzinfo=UTC) if start.tzinfo is None else start
+    return aware.astimezone(zone)
+
+
+def values_for(call, tz_name="UTC"):
     """Template values from a plain mapping of the call's data (see models)."""
-    start = call["start"]
+    start = local_start(call["start"], tz_name)
     return {
         "year": f"{start.year:04d}",
         "month": f"{start.month:02d}",
         "day": f"{start.day:02d}",
         "hour": f"{start.hour:02d}",
         "minute": f"{start.minute:02d}",
+        "second": f"{start.second:02d}",
+        "date": f"{start:%Y-%m-%d}",
+        "time": f"{start:%H-%M-%S}",
         "reference": call.get("reference"),
         "direction": call.get("direction"),
         "number": (call.get("number") or "").lstrip("+") or "unknown",
         "line": (call.get("line") or "").lstrip("+") or "unknown",
+        "line_name": call.get("line_name") or "unknown",
+        "customer": call.get("customer") or "unknown",
+        "provider_call_id": call.get("provider_call_id") or "none",
         "agent": call.get("agent"),
         "company": call.get("company"),
         "id": call.get("id"),

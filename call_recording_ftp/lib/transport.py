@@ -1,15 +1,16 @@
 """The one interface the models use to talk to an export server.
 
-:class:`Transport` is implemented for FTP and explicit FTPS (``ftp.py``,
-stdlib ``ftplib``) and SFTP (``sftp.py``, paramiko).  Every method raises
-:class:`~.errors.TransferError` and nothing else, so callers need no
-protocol knowledge.
+:class:`Transport` is implemented for FTP and FTPS (``ftp.py``, stdlib
+``ftplib``) and SFTP (``sftp.py``, paramiko); ``factory.open_transport``
+picks one.  Every method raises :class:`~.errors.TransferError` and
+nothing else, so callers need no protocol knowledge.  This module imports
+none of its implementations.
 """
 
 import posixpath
 from dataclasses import dataclass
 
-DEFAULT_PORTS = {"ftp": 21, "ftps": 21, "sftp": 22}
+DEFAULT_PORTS = {"ftp": 21, "ftps": 21, "ftps_implicit": 990, "sftp": 22}
 CHUNK_SIZE = 256 * 1024
 
 
@@ -17,16 +18,23 @@ CHUNK_SIZE = 256 * 1024
 class TargetConfig:
     """Where and how to connect; built by the model from the target record."""
 
-    protocol: str
+    protocol: str  # "ftp", "ftps" (explicit TLS), "ftps_implicit" or "sftp"
     host: str
     port: int = 0
     username: str = ""
     password: str = ""
     private_key: str = ""  # PEM / OpenSSH text, SFTP only
     passphrase: str = ""
-    host_key_fingerprint: str = ""  # "SHA256:..." as ssh-keygen -l prints it
+    #: accepted SSH host keys, one a line: "SHA256:..." fingerprints as
+    #: ``ssh-keygen -l`` prints them, ``known_hosts`` lines or ``ssh-keyscan`` output
+    host_key_fingerprint: str = ""
     timeout: float = 30.0
-    verify_tls: bool = False  # customers' FTPS servers often have self-signed certs
+    #: FTPS: check the server's certificate (the safe default)
+    verify_tls: bool = True
+    #: FTPS: the authority (or the server's own self-signed certificate) to trust, PEM
+    tls_ca_cert: str = ""
+    #: FTPS: SHA-256 fingerprint(s) of the server's certificate to accept, whatever signed it
+    tls_fingerprint: str = ""
 
     def __post_init__(self):
         self.port = int(self.port or DEFAULT_PORTS.get(self.protocol, 21))
@@ -60,7 +68,10 @@ class Transport:
         raise NotImplementedError
 
     def upload(self, stream, remote_path):
-        """Write ``stream`` (binary file object) to ``remote_path``, creating folders."""
+        """Write ``stream`` (binary file object) to ``remote_path``, creating folders.
+
+        Returns only once the server confirmed every byte.
+        """
         raise NotImplementedError
 
     def stat(self, remote_path):
@@ -92,18 +103,3 @@ class Transport:
             found.append(folder)
             folder = posixpath.dirname(folder)
         return list(reversed(found))
-
-
-def open_transport(config):
-    """The transport for ``config.protocol`` (not yet connected)."""
-    if config.protocol in ("ftp", "ftps"):
-        from .ftp import FTPTransport  # noqa: PLC0415 only the one in use is loaded
-
-        return FTPTransport(config)
-    if config.protocol == "sftp":
-        from .sftp import SFTPTransport  # noqa: PLC0415 paramiko is loaded only for SFTP
-
-        return SFTPTransport(config)
-    from .errors import TransferError  # noqa: PLC0415
-
-    raise TransferError("config", f"unknown protocol {config.protocol!r}")

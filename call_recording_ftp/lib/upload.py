@@ -6,6 +6,7 @@ call is marked exported only after this returned.
 """
 
 import hashlib
+import io
 import posixpath
 import time
 from dataclasses import dataclass
@@ -113,8 +114,6 @@ def cleanup(transport, remote_path):
 
 def upload_bytes(transport, data, remote_path):
     """Verified upload of a small file held in memory (manifests, test files)."""
-    import io  # noqa: PLC0415
-
     return upload_verified(
         transport, io.BytesIO(data), remote_path, len(data), hashlib.sha256(data).hexdigest()
     )

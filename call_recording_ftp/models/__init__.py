@@ -1,4 +1,5 @@
 from . import call_recording_export_target
+from . import call_recording_export_schedule
 from . import call_recording_export
 from . import call_recording_export_run
 from . import call_recording

@@ -76,7 +76,7 @@ class CallRecording(models.Model):
         ).sorted("exported_date", reverse=True)
         for export in exports:
             try:
-                with export.target_id._fetch_audio(export) as stream:
+                with export._fetch_back() as stream:
                     attachment = call._set_audio_stream(stream, filename=call.audio_filename)
             except (TransferError, UserError) as exc:
                 _logger.warning(
@@ -88,6 +88,12 @@ class CallRecording(models.Model):
             _logger.info("Fetched %s back from %s", call.name, export.target_id.name)
             return attachment
         return self.env["ir.attachment"]
+
+    def _held_now(self):
+        """Those of these calls on legal hold now (searched, never a cached value)."""
+        if not self:
+            return self
+        return self.search([("id", "in", self.ids), ("legal_hold", "=", True)])
 
     # ------------------------------------------------------------------
     # Compliance: deletions reach the export servers

@@ -1,4 +1,15 @@
-from odoo import fields, models
+import hashlib
+import io
+import tempfile
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from odoo.addons.call_recording.lib.audio import AUDIO_EXTENSIONS
+
+from ..lib import retry as retry_lib
+from ..lib import template as template_lib
+from ..lib.errors import TransferError
 
 EXPORT_STATES = [
     ("pending", "To Send"),
@@ -61,3 +72,151 @@ class CallRecordingExport(models.Model):
         "UNIQUE(call_id, target_id)", "A call is exported only once to each target."
     )
     _target_state_idx = models.Index("(target_id, state, next_attempt_date)")
+
+    @api.constrains("company_id", "target_id", "call_id")
+    def _check_same_company(self):
+        for export in self:
+            companies = export.target_id.company_id | export.company_id
+            if export.call_id:
+                companies |= export.call_id.company_id
+            if len(companies) > 1:
+                raise ValidationError(
+                    self.env._(
+                        "%(call)s belongs to another company than export target %(target)s.",
+                        call=export.call_reference,
+                        target=export.target_id.name,
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # What a run records (the run's sink calls these; written by the system)
+    # ------------------------------------------------------------------
+
+    def _mark_done(self, result, run):
+        """Exported: verified and in place on the server."""
+        self.ensure_one()
+        self.write(
+            {
+                "state": "done",
+                "remote_path": result.remote_path,
+                "size": result.size,
+                "sha256": result.sha256,
+                "server_verified": result.sha256_verified_by_server,
+                "exported_date": fields.Datetime.now(),
+                "run_id": run.id,
+                "last_error": False,
+                "next_attempt_date": False,
+            }
+        )
+        run.file_count += 1
+        run.byte_count += result.size
+
+    def _mark_failed(self, error, run):
+        """Not exported: say why, and when it is tried again."""
+        self.ensure_one()
+        attempts = self.attempt_count + 1
+        explained = run._explain(error)
+        self.write(
+            {
+                "state": "failed",
+                "attempt_count": attempts,
+                "next_attempt_date": fields.Datetime.now() + retry_lib.next_attempt_delay(attempts),
+                "last_error": explained,
+                "run_id": run.id,
+            }
+        )
+        run.error_count += 1
+        run._add_log(f"{self.call_reference}: {explained}")
+
+    def _mark_deleted(self, run):
+        """The copy on the server is gone (a refused consent or the end of retention)."""
+        self.ensure_one()
+        self.write({"state": "deleted", "deleted_date": fields.Datetime.now()})
+        run.deleted_count += 1
+        run._add_log(
+            self.env._(
+                "%(call)s: deleted from the server (%(path)s).",
+                call=self.call_reference,
+                path=self.remote_path,
+            )
+        )
+        if self.call_id:
+            self.call_id.message_post(
+                body=self.env._(
+                    "The copy on export server %(target)s was deleted.", target=self.target_id.name
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+
+    # ------------------------------------------------------------------
+    # The call's facts for the file name, the manifest, and its bytes
+    # ------------------------------------------------------------------
+
+    def _template_values(self, tz_name):
+        call = self.call_id
+        return template_lib.values_for(
+            {
+                "start": call.start_datetime,
+                "reference": call.name,
+                "direction": call.direction,
+                "number": call.external_number_e164 or call.external_number,
+                "line": call.line_number_e164 or call.line_number,
+                "line_name": call.line_id.name,
+                "customer": (call.commercial_partner_id or call.partner_id).name,
+                "provider_call_id": call.external_id,
+                "agent": call.user_id.login,
+                "company": call.company_id.name,
+                "id": call.id,
+                "ext": AUDIO_EXTENSIONS.get(call.audio_mimetype, "bin"),
+            },
+            tz_name,
+        )
+
+    def _manifest_entry(self):
+        call = self.call_id
+        return {
+            "reference": call.name,
+            "start": fields.Datetime.to_string(call.start_datetime),
+            "direction": call.direction,
+            "state": call.state,
+            "duration": call.duration,
+            "number": call.external_number_e164 or call.external_number or "",
+            "line": call.line_number_e164 or call.line_number or "",
+            "agent": call.user_id.login or "",
+            "company": call.company_id.name,
+            "mimetype": call.audio_mimetype,
+        }
+
+    @api.model
+    def _audio_opener(self, attachment):
+        """A callable opening the stored audio, safe in another thread (no database access)."""
+        attachment = attachment.sudo()
+        if attachment.store_fname:
+            path = attachment._full_path(attachment.store_fname)
+            return lambda: open(path, "rb")
+        data = attachment.raw or b""
+        return lambda: io.BytesIO(data)
+
+    def _fetch_back(self):
+        """Download this export's file into a spooled temporary file and verify it.
+
+        Returns the file object positioned at 0; raises TransferError.
+        """
+        self.ensure_one()
+        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        transport = self.target_id._connect()
+        try:
+            transport.download(self.remote_path, spool)
+        finally:
+            transport.close()
+        spool.seek(0)
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: spool.read(1024 * 1024), b""):
+            digest.update(chunk)
+        if digest.hexdigest() != self.sha256:
+            spool.close()
+            raise TransferError(
+                "verify", f"{self.remote_path}: the copy on the server is not the recording"
+            )
+        spool.seek(0)
+        return spool

@@ -1,4 +1,3 @@
-import shutil
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,25 +11,35 @@ if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
 from fakes.ftp_server import start_ftp_server  # noqa: E402
+from fakes.real_servers import OpenSSHServer, ProFTPDServer, VsftpdServer  # noqa: E402
 from fakes.sftp_server import start_sftp_server  # noqa: E402
 
 
 class FtpExportCommon(CallRecordingCommon):
-    """Real FTP, FTPS and SFTP servers on loopback, and a target for each."""
+    """The servers customers run, on loopback, a target for each; and fakes for faults.
+
+    ``target_ftp``: ProFTPD, plain FTP, SHA-256 checked by the server
+    (``HASH``); ``target_ftps``: Debian's vsftpd with its stock TLS settings
+    (explicit FTPS, session reuse required), its self-signed certificate
+    pinned; ``target_sftp``: OpenSSH's sshd and sftp-server, a private key,
+    the server's keys pinned as ``ssh-keyscan`` prints them.
+    ``fake_ftp`` and ``fake_sftp`` point to the pyftpdlib and paramiko
+    servers of ``tests/fakes``, which make faults on demand.
+    """
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.proftpd = cls._serve(ProFTPDServer().start())
+        cls.vsftpd = cls._serve(VsftpdServer(tls="explicit").start())
+        cls.openssh = cls._serve(OpenSSHServer().start())
         cls.ftp = start_ftp_server()
         cls.addClassCleanup(cls.ftp.stop)
-        cls.ftps = start_ftp_server(tls=True)
-        cls.addClassCleanup(cls.ftps.stop)
         cls.sftp = start_sftp_server()
         cls.addClassCleanup(cls.sftp.stop)
         cls.admin = cls._user(
             "cr_ftp_admin", "call_recording.group_call_recording_admin,base.group_system"
         )
-        Target = cls.env["call.recording.export.target"]
         common = {
             "company_id": cls.company.id,
             "call_scope": "company",
@@ -38,16 +47,18 @@ class FtpExportCommon(CallRecordingCommon):
             "connect_tries": 2,
             "retry_delay": 0,
             "base_folder": "archive",
+            "tz": "UTC",
         }
+        Target = cls.env["call.recording.export.target"]
         cls.target_ftp = Target.create(
             {
                 **common,
                 "name": "FTP",
                 "protocol": "ftp",
-                "host": cls.ftp.host,
-                "port": cls.ftp.port,
-                "username": cls.ftp.user,
-                "password": cls.ftp.password,
+                "host": cls.proftpd.host,
+                "port": cls.proftpd.port,
+                "username": cls.proftpd.user,
+                "password": cls.proftpd.password,
             }
         )
         cls.target_ftps = Target.create(
@@ -55,11 +66,10 @@ class FtpExportCommon(CallRecordingCommon):
                 **common,
                 "name": "FTPS",
                 "protocol": "ftps",
-                "host": cls.ftps.host,
-                "port": cls.ftps.port,
-                "username": cls.ftps.user,
-                "password": cls.ftps.password,
-                "tls_verify": False,  # the test server's certificate is self-signed
+                "host": cls.vsftpd.host,
+                "port": cls.vsftpd.port,
+                "username": cls.vsftpd.user,
+                "tls_fingerprint": cls.vsftpd.cert_fingerprint,
             }
         )
         cls.target_sftp = Target.create(
@@ -67,34 +77,63 @@ class FtpExportCommon(CallRecordingCommon):
                 **common,
                 "name": "SFTP",
                 "protocol": "sftp",
+                "host": cls.openssh.host,
+                "port": cls.openssh.port,
+                "username": cls.openssh.user,
+                "auth_method": "key",
+                "private_key": cls.openssh.private_key,
+                "host_key_fingerprint": cls.openssh.keyscan(),
+            }
+        )
+        cls.fake_ftp = Target.create(
+            {
+                **common,
+                "name": "FTP (faults)",
+                "protocol": "ftp",
+                "host": cls.ftp.host,
+                "port": cls.ftp.port,
+                "username": cls.ftp.user,
+                "password": cls.ftp.password,
+                "upload_connections": 1,
+            }
+        )
+        cls.fake_sftp = Target.create(
+            {
+                **common,
+                "name": "SFTP (faults)",
+                "protocol": "sftp",
                 "host": cls.sftp.host,
                 "port": cls.sftp.port,
                 "username": cls.sftp.user,
                 "password": cls.sftp.password,
                 "host_key_fingerprint": cls.sftp.fingerprint,
+                "upload_connections": 1,
             }
         )
         cls.targets = cls.target_ftp | cls.target_ftps | cls.target_sftp
-        cls.servers = {"ftp": cls.ftp, "ftps": cls.ftps, "sftp": cls.sftp}
+        cls.fakes = cls.fake_ftp | cls.fake_sftp
+        cls.servers = {
+            cls.target_ftp.id: cls.proftpd,
+            cls.target_ftps.id: cls.vsftpd,
+            cls.target_sftp.id: cls.openssh,
+            cls.fake_ftp.id: cls.ftp,
+            cls.fake_sftp.id: cls.sftp,
+        }
+
+    @classmethod
+    def _serve(cls, server):
+        cls.addClassCleanup(server.stop)
+        return server
 
     def setUp(self):
         super().setUp()
         # The servers outlive each test's rolled-back transaction: start
         # every test with empty, well-behaved servers.
         for server in self.servers.values():
-            server.faults.quota_bytes = None
-            server.faults.stall_after = None
-            server.faults.stall_skip = 0
-            server.faults.opened.clear()
-            if hasattr(server.faults, "wrong_hash"):
-                server.faults.wrong_hash = False
-            for child in Path(server.root).iterdir():
-                if child.name == "readonly":
-                    continue
-                if child.is_dir():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
+            server.reset()
+
+    def server(self, target):
+        return self.servers[target.id]
 
     @contextmanager
     def no_commit(self):
@@ -105,4 +144,4 @@ class FtpExportCommon(CallRecordingCommon):
             yield
 
     def on_server(self, target, remote_path):
-        return Path(self.servers[target.protocol].root) / remote_path
+        return Path(self.server(target).root) / remote_path

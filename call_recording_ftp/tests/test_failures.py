@@ -2,11 +2,14 @@ import re
 import socket
 from datetime import timedelta
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import FtpExportCommon
+from .common import FtpExportCommon, OpenSSHServer, VsftpdServer
 
 
 def closed_port():
@@ -23,6 +26,8 @@ class TestFailures(FtpExportCommon):
     def test_connection_refused_suspends_and_alerts(self):
         target = self.target_sftp
         target.write({"port": closed_port(), "max_failures": 2})
+        # the system administrator keeps the key when moving the target
+        target = target.with_user(self.admin)
         run = target._run()
         self.assertEqual(run.state, "failed")
         self.assertIn("could not be reached", run.log)
@@ -43,7 +48,7 @@ class TestFailures(FtpExportCommon):
         with self.assertRaises(UserError):
             target.action_export_now()
         # fixed and resumed: it works and the alert is done
-        target.port = self.sftp.port
+        target.port = self.openssh.port
         target.action_resume()
         self.assertFalse(target.activity_ids)
         self.assertEqual(target._run().file_count, 2)
@@ -55,9 +60,19 @@ class TestFailures(FtpExportCommon):
             self.target_ftp.action_test_connection()
 
     def test_bad_credentials(self):
-        for target in self.targets:
-            with self.subTest(protocol=target.protocol):
-                target.password = "wrong"
+        self.target_ftp.password = "wrong"
+        self.fake_sftp.password = "wrong"
+        self.target_sftp.private_key = (
+            ed25519.Ed25519PrivateKey.generate()
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.OpenSSH,
+                serialization.NoEncryption(),
+            )
+            .decode()
+        )  # a key the server does not know
+        for target in self.target_ftp | self.target_sftp | self.fake_sftp:
+            with self.subTest(target=target.name):
                 run = target._run()
                 self.assertEqual(run.state, "failed")
                 self.assertIn("refused the user name", target.last_error)
@@ -71,23 +86,47 @@ class TestFailures(FtpExportCommon):
         run = target._run()
         self.assertEqual(run.state, "failed")
         self.assertIn("not the pinned one", run.log)
-        self.assertIn(self.sftp.fingerprint, run.log)
+        self.assertIn(self.openssh.fingerprints["ed25519"], run.log)
         self.assertNothingExported(target)
         # a possible attack: the administrators hear of it at once
         self.assertIn(self.admin, target.activity_ids.user_id)
-        with self.assertRaisesRegex(UserError, re.escape(self.sftp.fingerprint)):
+        with self.assertRaisesRegex(UserError, re.escape(self.openssh.fingerprints["rsa"])):
             target.action_test_connection()
-        self.assertFalse(self.sftp.faults.opened)
+        self.assertFalse(list(self.on_server(target, ".").rglob("*.wav")))
+        # and no password or key was offered to the impostor
+        self.fake_sftp.host_key_fingerprint = self.openssh.fingerprint
+        self.fake_sftp._run()
+        self.assertEqual(self.sftp.faults.auth_attempts, 0)
+
+    def test_certificate_not_trusted_is_said_so(self):
+        """A failed certificate check is not "could not be reached"; it alerts at once."""
+        target = self.target_ftps
+        target.tls_fingerprint = False
+        run = target._run()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("TLS certificate is not trusted", run.log)
+        self.assertNotIn("could not be reached", run.log)
+        self.assertIn(self.admin, target.activity_ids.user_id)
+        self.assertNothingExported(target)
+        # pinned by its fingerprint, or trusted as its own authority: it works
+        target.tls_ca_cert = (self.vsftpd.workdir / "tls" / "cert.pem").read_text()
+        with self.assertRaisesRegex(UserError, "not trusted"):
+            # the certificate names 127.0.0.1, the target says localhost
+            target.host = "localhost"
+            target.action_test_connection()
+        target.host = "127.0.0.1"
+        self.assertEqual(target._run().file_count, 2)
 
     def test_disk_full_then_retry(self):
-        for target in self.targets:
+        """The fakes answer a full disk as ProFTPD (452) and OpenSSH (bare Failure) do."""
+        for target in self.fakes:
             with self.subTest(protocol=target.protocol):
-                server = self.servers[target.protocol]
+                server = self.server(target)
                 server.faults.quota_bytes = server.faults.written + 1000
                 run = target._run()
                 self.assertEqual(run.state, "failed")
                 self.assertEqual(run.error_count, 2)
-                self.assertIn("no space left", run.log)
+                self.assertIn("The server has no space left", run.log)
                 exports = target.export_ids
                 self.assertEqual(set(exports.mapped("state")), {"failed"})
                 self.assertEqual(exports.mapped("attempt_count"), [1, 1])
@@ -101,8 +140,43 @@ class TestFailures(FtpExportCommon):
                 self.assertEqual(run.file_count, 2)
                 self.assertEqual(set(exports.mapped("state")), {"done"})
 
+    def test_export_now_retries_failed_files_at_once(self):
+        server = self.sftp
+        server.faults.quota_bytes = server.faults.written + 1000
+        self.fake_sftp._run()
+        exports = self.fake_sftp.export_ids
+        self.assertEqual(set(exports.mapped("state")), {"failed"})
+        server.faults.quota_bytes = None
+        # the administrator fixed the server: Export Now does not wait for the back-off
+        action = self.fake_sftp.with_user(self.admin).action_export_now()
+        run = self.env["call.recording.export.run"].browse(action["res_id"])
+        self.assertEqual(run.file_count, 2)
+        self.assertEqual(set(exports.mapped("state")), {"done"})
+
+    def test_failed_write_on_real_servers_is_said_plainly(self):
+        """vsftpd answers "451 Failure writing to local file", OpenSSH a bare "Failure"."""
+        vsftpd = VsftpdServer(tls="explicit", write_limit=1000).start()
+        self.addCleanup(vsftpd.stop)
+        openssh = OpenSSHServer(write_limit=1000).start()
+        self.addCleanup(openssh.stop)
+        self.target_ftps.write({"port": vsftpd.port, "tls_fingerprint": vsftpd.cert_fingerprint})
+        self.target_sftp.write(
+            {
+                "port": openssh.port,
+                "host_key_fingerprint": openssh.keyscan(),
+                "private_key": openssh.private_key,
+            }
+        )
+        for target in self.target_ftps | self.target_sftp:
+            with self.subTest(protocol=target.protocol):
+                run = target._run()
+                self.assertEqual(run.state, "failed")
+                self.assertIn("could not write the file: no space left or a quota", run.log)
+                self.assertNotIn("The transfer failed", run.log)
+                self.assertNothingExported(target)
+
     def test_permission_denied(self):
-        for target in self.targets:
+        for target in self.target_ftp | self.fake_sftp:
             with self.subTest(protocol=target.protocol):
                 target.base_folder = "readonly"
                 run = target._run()
@@ -112,11 +186,22 @@ class TestFailures(FtpExportCommon):
                 with self.assertRaisesRegex(UserError, "does not allow writing"):
                     target.action_test_connection()
 
+    def test_dropped_connection_says_so(self):
+        for target in self.fakes:
+            with self.subTest(protocol=target.protocol):
+                self.server(target).faults.drop_after = 10_000
+                run = target._run()
+                self.assertIn("The server closed the connection. (", run.log)
+                self.assertIn("the server closed the connection", run.log)
+                failed = target.export_ids.filtered(lambda e: e.state == "failed")
+                self.assertEqual(len(failed), 1)
+                self.assertIn("closed the connection", failed.last_error)
+
     def test_timeout_mid_file_then_resume(self):
         self._call(self.agent_a, "+36301112233", audio=True)
-        for target in self.targets:
+        for target in self.fakes:
             with self.subTest(protocol=target.protocol):
-                server = self.servers[target.protocol]
+                server = self.server(target)
                 server.faults.opened.clear()
                 server.faults.stall_after = 10_000
                 server.faults.stall_skip = 1  # the first file passes, the second stalls
@@ -142,6 +227,20 @@ class TestFailures(FtpExportCommon):
                 # the first call was sent once, never again
                 name = first.remote_path.split("/")[-1]
                 self.assertEqual(len([p for p in server.faults.opened if name in p]), 1)
+
+    def test_parallel_uploads_never_send_a_file_twice(self):
+        for _n in range(6):
+            self._call(self.agent_a, "+36301112233", audio=True)
+        target = self.target_ftp
+        target.upload_connections = 3
+        run = target._run()
+        self.assertEqual(run.state, "done", run.log)
+        self.assertEqual(run.file_count, 8)
+        paths = target.export_ids.mapped("remote_path")
+        self.assertEqual(len(set(paths)), 8)
+        for export in target.export_ids:
+            self.assertTrue(export.server_verified)
+            self.assertTrue(self.on_server(target, export.remote_path).is_file())
 
     def test_unreadable_local_audio_fails_only_that_call(self):
         attachment = self.call_a._get_audio_attachment().sudo()

@@ -2,12 +2,12 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 from odoo.addons.call_recording.models import evidence
 
-from .common import FtpExportCommon
+from .common import FtpExportCommon, OpenSSHServer
 
 
 @tagged("post_install", "-at_install")
@@ -49,11 +49,8 @@ class TestRemoteAudio(FtpExportCommon):
 
     def test_unverified_upload_keeps_local_audio(self):
         self.ftp.faults.wrong_hash = True
-        try:
-            self.target_ftp.remove_local_audio = True
-            run = self.target_ftp._run()
-        finally:
-            self.ftp.faults.wrong_hash = False
+        self.fake_ftp.remove_local_audio = True
+        run = self.fake_ftp._run()
         self.assertEqual(run.file_count, 0)
         self.assertIn("differs from the recording", run.log)
         self.assertEqual(self.call_a.recording_status, "available")
@@ -219,15 +216,7 @@ class TestPlaybackRoute(HttpCase):
     """The audio route fetches a removed recording back; access checks and the log apply."""
 
     def test_route_fetches_back(self):
-        import sys  # noqa: PLC0415
-        from pathlib import Path  # noqa: PLC0415
-
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-        from fakes.sftp_server import start_sftp_server  # noqa: PLC0415
-
-        from odoo.tests import new_test_user  # noqa: PLC0415
-
-        server = start_sftp_server()
+        server = OpenSSHServer().start()
         self.addCleanup(server.stop)
         company = self.env.company
         agent = new_test_user(
@@ -260,8 +249,9 @@ class TestPlaybackRoute(HttpCase):
                 "host": server.host,
                 "port": server.port,
                 "username": server.user,
-                "password": server.password,
-                "host_key_fingerprint": server.fingerprint,
+                "auth_method": "key",
+                "private_key": server.private_key,
+                "host_key_fingerprint": server.keyscan(),
                 "company_id": company.id,
                 "remove_local_audio": True,
                 "retry_delay": 0,

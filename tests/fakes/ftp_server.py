@@ -1,18 +1,23 @@
-"""A real FTP / explicit FTPS server on loopback (pyftpdlib), with faults on demand.
+"""An FTP / explicit FTPS server on loopback (pyftpdlib) for faults a real server will not make.
 
-``start_ftp_server(root)`` serves ``root`` in a background thread and
-returns a handle with ``host``, ``port`` and ``stop()``.  Besides plain
-FTP it can: speak explicit TLS (self-signed certificate), announce and
-answer ``HASH`` (SHA-256, as some servers do), refuse writes under a
-read-only folder, run out of space after a quota (``452``), stall a
-transfer after some bytes, or report a wrong hash.  Every fault is an
-attribute of the handle and can be switched while the server runs.
+The export is tested against ProFTPD and vsftpd themselves
+(``real_servers.py``); this server stands in where a fault must be made on
+demand.  ``start_ftp_server(root)`` serves ``root`` in a background thread
+and returns a handle with ``host``, ``port``, ``reset()`` and ``stop()``.
+Besides plain FTP it can: speak explicit TLS (self-signed certificate),
+announce and answer ``HASH`` (SHA-256, as ProFTPD's mod_digest does),
+refuse writes under a read-only folder, run out of space after a quota
+(``452``), stall a transfer after some bytes, drop the connection in the
+middle of a file, or report a wrong hash.  Every fault is an attribute of
+the handle's ``faults`` and can be switched while the server runs.
 """
 
 import errno
 import hashlib
 import logging
 import os
+import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -37,20 +42,30 @@ class Faults:
     stall_after: int | None = None  # a transfer stops after this many bytes
     stall_seconds: float = 5.0
     stall_skip: int = 0  # files written normally before the stall applies
+    drop_after: int | None = None  # the connections are cut after this many bytes of a file
     opened: list = field(default_factory=list)  # files opened for writing, in order
     wrong_hash: bool = False
     hash_supported: bool = True
     written: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def reset(self):
+        """Well-behaved again: no quota, stall, drop or wrong hash; counters back to zero."""
+        self.quota_bytes = self.stall_after = self.drop_after = None
+        self.stall_seconds, self.stall_skip = 5.0, 0
+        self.opened.clear()
+        self.wrong_hash, self.hash_supported = False, True
+        self.written = 0
+
 
 class _FaultyFile:
     """A file opened for writing that obeys the server's faults."""
 
-    def __init__(self, raw, faults, stall_after):
+    def __init__(self, raw, faults, stall_after, drop):
         self._raw = raw
         self._faults = faults
         self._stall_after = stall_after
+        self._drop = drop
         self._sent = 0
         self.name = raw.name
         self.closed = False
@@ -61,6 +76,10 @@ class _FaultyFile:
             # The server goes quiet: the client's timeout must notice.
             self._stall_after = None
             time.sleep(faults.stall_seconds)
+        if faults.drop_after is not None and self._sent + len(data) > faults.drop_after:
+            faults.drop_after = None
+            self._drop()
+            raise OSError(errno.ECONNABORTED, "connection dropped")
         with faults.lock:
             if faults.quota_bytes is not None and faults.written + len(data) > faults.quota_bytes:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -87,7 +106,7 @@ class _FaultyFS(AbstractedFS):
                 faults.opened.append(self.fs2ftp(filename))
                 stall = faults.stall_after if faults.stall_skip <= 0 else None
                 faults.stall_skip -= 1
-            return _FaultyFile(raw, faults, stall)
+            return _FaultyFile(raw, faults, stall, self.cmd_channel.close)
         return raw
 
 
@@ -157,17 +176,32 @@ class FTPServerHandle:
         self.host, self.port = server.address[:2]
         self.user, self.password = USER, PASSWORD
 
+    def reset(self, keep=("readonly",)):
+        """Empty the served folder (but ``keep``) and clear the faults."""
+        for child in os.listdir(self.root):
+            if child in keep:
+                continue
+            path = os.path.join(self.root, child)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        self.faults.reset()
+
     def stop(self):
         self._stop.set()
         self.thread.join(10)
         self.server.close_all()
+        for folder in self.own_folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def start_ftp_server(
     root=None, *, tls=False, port=0, readonly=("readonly",), faults=None, host="127.0.0.1"
 ):
     """Serve ``root`` (a new temp folder if None) on ``host:port`` (0: any free port)."""
-    root = root or tempfile.mkdtemp(prefix="fake-ftp-")
+    own_folders = [] if root else [tempfile.mkdtemp(prefix="fake-ftp-")]
+    root = root or own_folders[0]
     os.makedirs(root, exist_ok=True)
     faults = faults or Faults()
     authorizer = DummyAuthorizer()
@@ -184,7 +218,8 @@ def start_ftp_server(
         from .certs import self_signed_cert  # noqa: PLC0415
 
         base, dtp_base = TLS_FTPHandler, TLS_DTPHandler
-        certfile, keyfile = self_signed_cert(os.path.join(tempfile.mkdtemp(), "tls"))
+        own_folders.append(tempfile.mkdtemp(prefix="fake-ftp-tls-"))
+        certfile, keyfile = self_signed_cert(os.path.join(own_folders[-1], "tls"))
         extra = {"certfile": certfile, "keyfile": keyfile, "tls_control_required": True}
     else:
         base, dtp_base, extra = FTPHandler, DTPHandler, {}
@@ -215,14 +250,13 @@ def start_ftp_server(
     thread = threading.Thread(target=serve, name="fake-ftp", daemon=True)
     handle = FTPServerHandle(server, thread, root, faults, tls)
     handle._stop = stop
+    handle.own_folders = own_folders
     thread.start()
     return handle
 
 
 def main():
     """``python -m fakes.ftp_server ROOT PORT [--tls]``: serve until killed."""
-    import sys  # noqa: PLC0415
-
     root, port = sys.argv[1], int(sys.argv[2])
     handle = start_ftp_server(root, tls="--tls" in sys.argv, port=port, readonly=())
     print(f"serving {root} on ftp://{handle.host}:{handle.port}", flush=True)

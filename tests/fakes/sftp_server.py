@@ -1,23 +1,44 @@
-"""A real SFTP server on loopback (paramiko, in a thread), with faults on demand.
+"""An SFTP server on loopback (paramiko, in a thread) for faults a real sshd will not make.
 
-``start_sftp_server(root)`` serves ``root`` over SSH/SFTP with a fresh
-host key and returns a handle with ``host``, ``port``, ``host_key``,
-``fingerprint`` and ``stop()``.  It accepts a password or an authorised
-public key, refuses writes under a read-only folder (permission denied),
-runs out of space after a quota ("No space left on device", as ProFTPD
-words it) and can stall a transfer after some bytes.
+The export is tested against OpenSSH itself (``real_servers.py``); this
+server stands in where a fault must be made on demand.  ``start_sftp_server(root)``
+serves ``root`` over SSH/SFTP with a fresh host key and returns a handle
+with ``host``, ``port``, ``host_key``, ``fingerprint``, ``reset()`` and
+``stop()``.  It accepts a password or an authorised public key (and
+counts the attempts, to prove none came before the host key check),
+refuses writes under a read-only folder (permission denied), runs out of
+space after a quota (a bare ``Failure``, as OpenSSH's sftp-server answers
+a full disk, with ``statvfs@openssh.com`` telling the free space;
+``quota_message`` words it as ProFTPD does), stalls a transfer after some
+bytes, or drops the connection in the middle of a file.
 """
 
+import base64
+import hashlib
 import logging
 import os
+import shutil
 import socket
+import struct
+import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 
 import paramiko
-from paramiko.sftp import SFTP_FAILURE, SFTP_OK, SFTP_PERMISSION_DENIED
+from paramiko.common import DEBUG
+from paramiko.message import Message
+from paramiko.sftp import (
+    CMD_EXTENDED,
+    CMD_EXTENDED_REPLY,
+    CMD_INIT,
+    CMD_VERSION,
+    SFTP_FAILURE,
+    SFTP_OK,
+    SFTP_PERMISSION_DENIED,
+    SFTPError,
+)
 
 USER = "export"
 PASSWORD = "s3cret-sftp"
@@ -29,19 +50,27 @@ logging.getLogger(LOG_CHANNEL).setLevel(logging.CRITICAL)
 @dataclass
 class Faults:
     quota_bytes: int | None = None
+    quota_message: str | None = None  # None: a bare "Failure", as OpenSSH answers
     stall_after: int | None = None
     stall_seconds: float = 5.0
     stall_skip: int = 0  # files written normally before the stall applies
+    drop_after: int | None = None  # the connection is cut after this many bytes of a file
     opened: list = field(default_factory=list)  # files opened for writing, in order
     written: int = 0
     disk_full_hit: bool = False
+    auth_attempts: int = 0  # passwords and keys offered to the server
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self):
+        """Well-behaved again: no quota, stall or drop; counters back to zero."""
+        self.quota_bytes = self.quota_message = None
+        self.stall_after = self.drop_after = None
+        self.stall_seconds, self.stall_skip = 5.0, 0
+        self.opened.clear()
+        self.written, self.disk_full_hit, self.auth_attempts = 0, False, 0
 
 
 def _fingerprint(key):
-    import base64  # noqa: PLC0415
-    import hashlib  # noqa: PLC0415
-
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
@@ -54,11 +83,13 @@ class _Auth(paramiko.ServerInterface):
         return "password,publickey"
 
     def check_auth_password(self, username, password):
+        self.handle.faults.auth_attempts += 1
         if username == USER and password == self.handle.password:
             return paramiko.AUTH_SUCCESSFUL
         return paramiko.AUTH_FAILED
 
     def check_auth_publickey(self, username, key):
+        self.handle.faults.auth_attempts += 1
         allowed = self.handle.authorized_keys
         if username == USER and any(k.asbytes() == key.asbytes() for k in allowed):
             return paramiko.AUTH_SUCCESSFUL
@@ -73,12 +104,17 @@ class _Auth(paramiko.ServerInterface):
 class _Handle(paramiko.SFTPHandle):
     faults = None
     stall_after = None
+    drop = None  # closes the connection
 
     def write(self, offset, data):
         faults = self.faults
         if self.stall_after is not None and offset + len(data) > self.stall_after:
             self.stall_after = None
             time.sleep(faults.stall_seconds)
+        if faults.drop_after is not None and offset + len(data) > faults.drop_after:
+            faults.drop_after = None
+            self.drop()
+            return SFTP_FAILURE
         with faults.lock:
             if faults.quota_bytes is not None and faults.written + len(data) > faults.quota_bytes:
                 faults.disk_full_hit = True
@@ -88,14 +124,47 @@ class _Handle(paramiko.SFTPHandle):
 
 
 class _SFTPServer(paramiko.SFTPServer):
-    """Says *why* a write failed when the disk is full, as ProFTPD's mod_sftp does."""
+    """Answers a full disk as OpenSSH does, and its free space through ``statvfs@openssh.com``."""
+
+    def _send_server_version(self):
+        t, data = self._read_packet()
+        if t != CMD_INIT:
+            raise SFTPError("Incompatible sftp protocol")
+        msg = Message()
+        msg.add_int(3)
+        msg.add("posix-rename@openssh.com", "1", "statvfs@openssh.com", "2")
+        self._send_packet(CMD_VERSION, msg)
+        return struct.unpack(">I", data[:4])[0]
 
     def _send_status(self, request_number, code, desc=None):
         faults = self.server.handle.faults
         if code == SFTP_FAILURE and desc is None and faults.disk_full_hit:
             faults.disk_full_hit = False
-            desc = "No space left on device"
+            # OpenSSH's sftp-server says only "Failure" for ENOSPC.
+            desc = faults.quota_message or "Failure"
         return super()._send_status(request_number, code, desc)
+
+    def _process(self, t, request_number, msg):
+        if t != CMD_EXTENDED:
+            return super()._process(t, request_number, msg)
+        tag = msg.get_text()
+        if tag != "statvfs@openssh.com":
+            msg.rewind()
+            msg.get_int()  # the request number, read before
+            return super()._process(t, request_number, msg)
+        self._log(DEBUG, "statvfs")
+        faults = self.server.handle.faults
+        blocks = 1 << 20
+        free = blocks
+        if faults.quota_bytes is not None:
+            free = max(faults.quota_bytes - faults.written, 0) // 4096
+        reply = Message()
+        reply.add_int(request_number)
+        # bsize, frsize, blocks, bfree, bavail, files, ffree, favail, fsid, flag, namemax
+        for value in (4096, 4096, blocks, free, free, 1000, 1000, 1000, 1, 0, 255):
+            reply.add_int64(value)
+        self._send_packet(CMD_EXTENDED_REPLY, reply)
+        return None
 
 
 class _Files(paramiko.SFTPServerInterface):
@@ -103,6 +172,7 @@ class _Files(paramiko.SFTPServerInterface):
 
     def __init__(self, server, *args, **kwargs):
         super().__init__(server, *args, **kwargs)
+        self.auth = server
         self.handle = server.handle
 
     def _path(self, path):
@@ -154,6 +224,7 @@ class _Files(paramiko.SFTPServerInterface):
             mode = "ab"
         handle = _Handle(flags)
         faults = handle.faults = self.handle.faults
+        handle.drop = self.auth.transport.close
         if writing:
             with faults.lock:
                 faults.opened.append("/" + os.path.relpath(full, self.handle.root))
@@ -220,6 +291,7 @@ class SFTPServerHandle:
         self.authorized_keys = []
         self._stop = threading.Event()
         self._transports = []
+        self.own_root = False
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 
@@ -236,7 +308,7 @@ class SFTPServerHandle:
             transport.add_server_key(self.host_key)
             transport.set_subsystem_handler("sftp", _SFTPServer, _Files)
             server = _Auth(self)
-            server.handle = self
+            server.transport = transport
             try:
                 transport.start_server(server=server)
             except (paramiko.SSHException, EOFError, OSError):
@@ -244,22 +316,38 @@ class SFTPServerHandle:
                 continue
             self._transports.append(transport)
 
+    def reset(self):
+        """Empty the served folder (but its read-only folders) and clear the faults."""
+        for child in os.listdir(self.root):
+            if child in self.readonly:
+                continue
+            path = os.path.join(self.root, child)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        self.faults.reset()
+
     def stop(self):
         self._stop.set()
         self.thread.join(5)
         self.sock.close()
         for transport in self._transports:
             transport.close()
+        if self.own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def start_sftp_server(root=None, port=0, host_key=None, readonly=("readonly",), host="127.0.0.1"):
     """Serve ``root`` (a new temp folder if None) on ``host:port`` (0: a free port)."""
+    own_root = not root
     root = root or tempfile.mkdtemp(prefix="fake-sftp-")
     os.makedirs(root, exist_ok=True)
     for folder in readonly:
         os.makedirs(os.path.join(root, folder), exist_ok=True)
     host_key = host_key or paramiko.RSAKey.generate(2048)
     handle = SFTPServerHandle(root, host_key, readonly, Faults())
+    handle.own_root = own_root
     handle.sock.bind((host, port))
     handle.sock.listen(16)
     handle.host, handle.port = handle.sock.getsockname()[:2]
@@ -280,8 +368,6 @@ def load_or_create_host_key(path):
 
 def main():
     """``python -m fakes.sftp_server ROOT PORT KEYFILE``: serve until killed."""
-    import sys  # noqa: PLC0415
-
     root, port, keyfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     handle = start_sftp_server(root, port=port, host_key=load_or_create_host_key(keyfile))
     print(f"serving {root} on sftp://{handle.host}:{handle.port} {handle.fingerprint}", flush=True)
