@@ -321,7 +321,7 @@ class TestSmallerPoints(ImportCase):
         self.sync(provider)
         call = self.calls_of(provider)
         self.assertTrue(call.import_recheck_until)
-        call.sudo().import_recheck_until = fields.Datetime.now()
+        evidence.writer(call).import_recheck_until = fields.Datetime.now()
         self.make_due(provider)
         self.sync(provider)
         self.assertFalse(call.import_recheck_until)
