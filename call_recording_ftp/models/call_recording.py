@@ -101,7 +101,7 @@ class CallRecording(models.Model):
 
     def _remove_audio(self, status="none"):
         res = super()._remove_audio(status=status)
-        if status in ("refused", "purged"):
+        if status in ("refused", "purged", "no_consent"):
             self._queue_remote_deletion(status)
         return res
 
@@ -128,6 +128,11 @@ class CallRecording(models.Model):
                 ("legal_hold", "=", False),
             ]
         )
+
+    @api.model
+    def _stored_audio_statuses(self):
+        # a recording kept on an export server only is still kept
+        return (*super()._stored_audio_statuses(), "remote")
 
     @api.model
     def _metadata_due_domain(self):

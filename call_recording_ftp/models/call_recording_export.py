@@ -63,7 +63,12 @@ class CallRecordingExport(models.Model):
     next_attempt_date = fields.Datetime(string="Next Attempt", readonly=True)
     last_error = fields.Text(readonly=True)
     delete_reason = fields.Selection(
-        [("refused", "Consent refused"), ("purged", "Retention period over")], readonly=True
+        [
+            ("refused", "Consent refused"),
+            ("purged", "Retention period over"),
+            ("no_consent", "No consent noted in time"),
+        ],
+        readonly=True,
     )
     deleted_date = fields.Datetime(string="Deleted on Server On", readonly=True)
     fetched_date = fields.Datetime(string="Last Fetched Back", readonly=True)
