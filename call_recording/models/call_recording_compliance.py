@@ -135,7 +135,7 @@ class CallRecording(models.Model):
             policy = line.policy if line else company._call_recording_unlisted_policy()
             if line:
                 months = line.retention_months
-                data_months = line.metadata_retention_months
+                data_months = line._metadata_months()
             else:
                 months = company._call_recording_unlisted_months(policy)
                 data_months = company._call_recording_metadata_months(policy, months)
@@ -210,17 +210,26 @@ class CallRecording(models.Model):
                 ("line_number_e164", "!=", False),
                 ("start_datetime", ">=", since),
             ],
-            ["line_number_e164"],
+            ["company_id", "line_number_e164"],
             ["__count"],
             order="__count desc",
         )
+        # sudo: which numbers are listed now (a line listed since its calls came counts)
+        listed = {
+            (line.company_id.id, line.number_e164)
+            for line in self.env["call.recording.line"]
+            .sudo()
+            .search([("number_e164", "in", [number for _c, number, _n in groups])])
+        }
+        numbers = []
+        for company, number, _count in groups:
+            if (company.id, number) not in listed and number not in numbers:
+                numbers.append(number)
         company = self.env.company
         policies = dict(self._fields["legal_basis"]._description_selection(self.env))
         return {
-            "count": len(groups),
-            "numbers": [
-                phone_lib.format_international(number) or number for number, _count in groups[:10]
-            ],
+            "count": len(numbers),
+            "numbers": [phone_lib.format_international(n) or n for n in numbers[:10]],
             "chosen": bool(company.call_recording_default_policy),
             "policy": policies.get(company._call_recording_unlisted_policy(), ""),
         }

@@ -49,12 +49,15 @@ class CallRecordingLine(models.Model):
     )
     metadata_retention_months = fields.Integer(
         string="Keep Call Data (months)",
-        compute="_compute_metadata_retention_months",
-        store=True,
-        readonly=False,
         help="The call's data (numbers, contact, agent, notes) are deleted this many months "
-        "after the call, the recording at the latest. By default as long as the recording, "
-        "unless the company keeps call data longer (Settings).",
+        "after the call, not before the recording. Empty: the company's setting, by default "
+        "as long as the recording.",
+    )
+    metadata_months_effective = fields.Integer(
+        string="Call Data Kept (months)",
+        compute="_compute_metadata_months_effective",
+        help="How long call data of this line are kept: the line's own period, else the "
+        "company's setting.",
     )
     metadata_purpose = fields.Text(
         string="Why Call Data Is Kept",
@@ -81,6 +84,9 @@ class CallRecordingLine(models.Model):
     _retention_positive = models.Constraint(
         "CHECK(retention_months >= 0)", "The retention period cannot be negative."
     )
+    _metadata_retention_positive = models.Constraint(
+        "CHECK(metadata_retention_months >= 0)", "The call data period cannot be negative."
+    )
     _consent_deadline_positive = models.Constraint(
         "CHECK(consent_deadline_hours >= 0)", "The time to note consent cannot be negative."
     )
@@ -101,20 +107,30 @@ class CallRecordingLine(models.Model):
     @api.depends(
         "policy",
         "retention_months",
+        "metadata_retention_months",
         "company_id.call_recording_metadata_mode",
         "company_id.call_recording_metadata_retention_months",
     )
-    def _compute_metadata_retention_months(self):
+    def _compute_metadata_months_effective(self):
         for line in self:
-            months = line.retention_months if line.policy != "none" else 0
-            line.metadata_retention_months = line.company_id._call_recording_metadata_months(
-                line.policy, months
-            )
+            line.metadata_months_effective = line._metadata_months()
+
+    def _metadata_months(self):
+        """Months a call's data stay on this line: its own period, else the company's rule."""
+        self.ensure_one()
+        months = self.retention_months if self.policy != "none" else 0
+        return self.metadata_retention_months or self.company_id._call_recording_metadata_months(
+            self.policy, months
+        )
 
     @api.constrains("retention_months", "metadata_retention_months")
     def _check_metadata_retention(self):
         for line in self:
-            if line.policy != "none" and line.metadata_retention_months < line.retention_months:
+            if (
+                line.metadata_retention_months
+                and line.policy != "none"
+                and line.metadata_retention_months < line.retention_months
+            ):
                 raise ValidationError(
                     self.env._(
                         "%(line)s: call data cannot be deleted before the recording; keep "

@@ -7,10 +7,9 @@ from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, fields, models
+from odoo import api, fields, http, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.http import request
 from odoo.tools import consteq, hmac
 
 from ..lib import handover
@@ -22,8 +21,6 @@ _logger = logging.getLogger(__name__)
 TOKEN_SCOPE = "call_recording.request"  # noqa: S105 an HMAC scope, not a secret
 #: GDPR Art. 12(3): one month from receipt, extendable by two further months.
 MAX_EXTENSION_MONTHS = 2
-#: Notification statuses of a mail that did not reach its recipient.
-MAIL_FAILED = ("exception", "bounce", "canceled")
 #: Fixed once the identity is checked (what the request is about) ...
 FIXED_AFTER_NEW = frozenset({"partner_id", "received_date"})
 #: ... and once it is closed (what was handed over, or why not).
@@ -667,21 +664,26 @@ class CallRecordingRequest(models.Model):
             attachment_ids=attachments.ids if attachments else [],
             subtype_xmlid="mail.mt_comment",
             message_type="comment",
-            # sent in this transaction, so that its outcome is known here
-            force_send=True,
-            send_after_commit=False,
             mail_auto_delete=False,
         )
+        # sudo: the e-mail of this message, sent now (not after the commit, nor
+        # by the queue), so that its outcome is known here.
+        mails = self.env["mail.mail"].sudo().search([("mail_message_id", "=", message.id)])
+        mails.filtered(lambda m: m.state == "outgoing").send(raise_exception=False)
         # sudo: the notification's status, for the manager who sent it.
         notification = message.sudo().notification_ids.filtered(
             lambda n: n.res_partner_id == self.partner_id and n.notification_type == "email"
         )
         if not notification:
             return message, self.env._("no e-mail was sent to %(name)s", name=self.partner_id.name)
-        if notification.notification_status in MAIL_FAILED:
-            mail = self.env["mail.mail"].sudo().search([("mail_message_id", "=", message.id)])
-            reason = mail.failure_reason or notification.failure_reason
-            return message, reason or notification.failure_type or self.env._("not delivered")
+        if notification.notification_status in ("exception", "bounce", "canceled"):
+            reason = mails.filtered("failure_reason")[:1].failure_reason
+            return message, (
+                reason
+                or notification.failure_reason
+                or notification.failure_type
+                or self.env._("not delivered")
+            )
         return message, False
 
     def _undelivered(self, method, failure):
@@ -835,7 +837,7 @@ class CallRecordingRequest(models.Model):
     def _log_download(self, access_type):
         """The customer's download of the package (or a refused attempt), in the access log."""
         self.ensure_one()
-        httprequest = request.httprequest if request else None
+        httprequest = http.request.httprequest if http.request else None
         # sudo: written by the system for the user whose download it is.
         return (
             self.env["call.recording.access.log"]

@@ -173,9 +173,9 @@ class CallRecording(models.Model):
                 evidence.writer(call).write(changes)
                 result = "updated"
         else:
-            calls, _counts = self.with_context(
-                mail_create_nosubscribe=True
-            )._upsert_provider_calls(provider, [pcall])
+            calls, _counts = self.with_context(mail_create_nosubscribe=True)._upsert_provider_calls(
+                provider, [pcall]
+            )
             call = calls.sudo()
             evidence.writer(call).write(
                 {"reserved_date": fields.Datetime.now(), "awaiting_delivery": True}

@@ -49,8 +49,7 @@ class ResCompany(models.Model):
         string="Why Call Data Are Kept",
         translate=True,
         default=lambda self: self.env._(
-            "Evidence that the call took place (date, numbers, agent) for complaints "
-            "and disputes."
+            "Evidence that the call took place (date, numbers, agent) for complaints and disputes."
         ),
         help="The purpose of call data on unlisted lines (and of lines that do not say).",
     )

@@ -60,7 +60,7 @@ class ResConfigSettings(models.TransientModel):
                         line.name,
                         policies.get(line.policy, ""),
                         line.retention_months if line.policy != "none" else 0,
-                        line.metadata_retention_months,
+                        line._metadata_months(),
                         line.metadata_purpose or company.call_recording_metadata_purpose or "",
                     )
                 )

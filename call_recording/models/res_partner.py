@@ -97,9 +97,7 @@ class ResPartner(models.Model):
         customer = self.commercial_partner_id
         Hold = self.env["call.recording.hold"]
         Hold.check_access("create")
-        hold = Hold.search(
-            [("state", "=", "active"), ("partner_id", "=", customer.id)], limit=1
-        )
+        hold = Hold.search([("state", "=", "active"), ("partner_id", "=", customer.id)], limit=1)
         action = {
             "type": "ir.actions.act_window",
             "res_model": "call.recording.hold",

@@ -250,9 +250,7 @@ class TestPurgeAndHold(ComplianceCommon):
         Log = self.env["call.recording.purge.log"]
         for call in (self.old_news, self.held_news, self.old_service):
             logs = Log.search([("call_reference", "=", references[call.id])])
-            self.assertEqual(
-                sorted(logs.mapped("what")), ["audio", "call"], references[call.id]
-            )
+            self.assertEqual(sorted(logs.mapped("what")), ["audio", "call"], references[call.id])
             self.assertFalse(call.exists())
         self.assertEqual(self.new_news.recording_status, "available")
         self.assertTrue(all(p in (0, 1) for p, _r in progress))

@@ -123,10 +123,10 @@ class ReservationCommon(HttpCase):
         for row in self.env["bus.bus"].sudo().search([], order="id"):
             channel = json.loads(row.channel)
             message = json.loads(row.message)
-            if (
-                message.get("type") == "call_recording/call_start"
-                and channel[1:] == ["res.partner", user.partner_id.id]
-            ):
+            if message.get("type") == "call_recording/call_start" and channel[1:] == [
+                "res.partner",
+                user.partner_id.id,
+            ]:
                 found.append(message["payload"])
         return found
 
@@ -168,7 +168,9 @@ class TestReservation(ReservationCommon, ComplianceCommon):
 
         # asked again (a retry, the IVR's second leg): the same reference, nothing new
         status, again = self.reserve(external_id="1763627400.17", as_json=True)
-        self.assertEqual((status, again["reference"], again["result"]), (200, call.name, "unchanged"))
+        self.assertEqual(
+            (status, again["reference"], again["result"]), (200, call.name, "unchanged")
+        )
         status, rpc = self.json2(
             "call.recording",
             "reserve_call",
@@ -268,11 +270,19 @@ class TestReservation(ReservationCommon, ComplianceCommon):
                 {"awaiting_delivery": False},
                 {"name": "CR/FORGED/1"},
             ):
-                with self.subTest(user=user.login, vals=vals), mute_logger(*MUTED):
-                    with self.assertRaises(xmlrpclib.Fault):
-                        common.execute_kw(
-                            self.db, user.id, user.login, "call.recording", "write", [call.ids, vals]
-                        )
+                with (
+                    self.subTest(user=user.login, vals=vals),
+                    mute_logger(*MUTED),
+                    self.assertRaises(xmlrpclib.Fault),
+                ):
+                    common.execute_kw(
+                        self.db,
+                        user.id,
+                        user.login,
+                        "call.recording",
+                        "write",
+                        [call.ids, vals],
+                    )
         call.invalidate_recordset()
         self.assertTrue(call.reserved_date and call.awaiting_delivery)
         # the integration user reserves, and reads nothing
@@ -305,9 +315,7 @@ class TestReservation(ReservationCommon, ComplianceCommon):
             external_id="", direction="sideways", start="yesterday", colour="red"
         )
         self.assertEqual(status, 400)
-        self.assertEqual(
-            set(body["errors"]), {"external_id", "direction", "start", "colour"}, body
-        )
+        self.assertEqual(set(body["errors"]), {"external_id", "direction", "start", "colour"}, body)
         status, body = self._post(
             "/call_recording/reserve",
             data=b"[1, 2]",
@@ -355,7 +363,9 @@ class TestReservation(ReservationCommon, ComplianceCommon):
         # the search view's reference field finds it by the provider's id too
         view = self.env.ref("call_recording.call_recording_view_search")
         self.assertIn("('external_id', 'ilike', self)", view.arch)
-        self.assertEqual(call.with_user(self.manager).read(["external_id"])[0]["external_id"], "pbx-ext-77")
+        self.assertEqual(
+            call.with_user(self.manager).read(["external_id"])[0]["external_id"], "pbx-ext-77"
+        )
 
 
 @tagged("post_install", "-at_install")

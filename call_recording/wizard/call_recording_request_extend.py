@@ -8,9 +8,7 @@ class CallRecordingRequestExtend(models.TransientModel):
     _description = "Extend a Recording Request's Deadline"
 
     request_id = fields.Many2one("call.recording.request", required=True, ondelete="cascade")
-    months = fields.Selection(
-        [("1", "One month"), ("2", "Two months")], required=True, default="1"
-    )
+    months = fields.Selection([("1", "One month"), ("2", "Two months")], required=True, default="1")
     reason = fields.Text(
         required=True, help="Why the request needs more time (e.g. many or complex requests)."
     )
@@ -18,8 +16,7 @@ class CallRecordingRequestExtend(models.TransientModel):
         string="Customer Told On",
         required=True,
         default=fields.Date.context_today,
-        help="When the customer was told of the extension and its reason (within the "
-        "first month).",
+        help="When the customer was told of the extension and its reason (within the first month).",
     )
 
     def action_extend(self):
