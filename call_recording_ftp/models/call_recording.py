@@ -99,6 +99,15 @@ class CallRecording(models.Model):
     # Compliance: deletions reach the export servers
     # ------------------------------------------------------------------
 
+    def unlink(self):
+        # The call's data go: the paths of its copies already deleted from the
+        # servers (which may name the other party) go with them.
+        # sudo: export records are the system's.
+        self.sudo().export_ids.filtered(lambda e: e.state in ("deleted", "cancelled")).write(
+            {"remote_path": False}
+        )
+        return super().unlink()
+
     def _remove_audio(self, status="none"):
         res = super()._remove_audio(status=status)
         if status in ("refused", "purged", "no_consent"):
