@@ -618,3 +618,31 @@ class TestHandoverSha(AuditCommon):
         for call in request.call_ids.filtered("has_audio"):
             self.assertEqual(by_reference[call.name], call.audio_sha256)
         self.assertEqual(request.package_sha256, hashlib.sha256(request.package_id.raw).hexdigest())
+
+
+@tagged("post_install", "-at_install")
+class TestHandoverTour(AuditCommon):
+    def test_manager_link_refused_without_a_reachable_customer(self):
+        """In Chromium: *Send Download Link* to a customer the link cannot reach."""
+        customer_user = new_test_user(
+            self.env,
+            login="cr_tour_customer",
+            groups="base.group_portal",
+            partner_id=self.customer.id,
+        )
+        self.customer.email = False
+        request = (
+            self.env["call.recording.request"]
+            .with_user(self.manager)
+            .create({"partner_id": self.customer.id})
+        )
+        request.action_check_identity()
+        self.assertEqual(request.customer_user_id, customer_user)
+        self.start_tour(
+            f"/odoo/action-call_recording.call_recording_request_action/{request.id}",
+            "call_recording_handover_refused_tour",
+            login=self.manager.login,
+        )
+        self.assertEqual(request.state, "identity_checked")
+        self.assertFalse(request.link_expiry)
+        self.assertFalse(request.delivered_date)
