@@ -50,7 +50,6 @@ class ResConfigSettings(models.TransientModel):
         (as saved: the table follows a change once the settings are saved)."""
         Line = self.env["call.recording.line"]
         policies = dict(Line._fields["policy"]._description_selection(self.env))
-        _ = self.env._
         for settings in self:
             company = settings.company_id
             rows = []
@@ -68,20 +67,20 @@ class ResConfigSettings(models.TransientModel):
             months = company._call_recording_unlisted_months(policy)
             rows.append(
                 (
-                    _("Unlisted lines"),
+                    self.env._("Unlisted lines"),
                     policies.get(company.call_recording_default_policy, "")
-                    or _("Not chosen yet (kept as legal obligation)"),
+                    or self.env._("Not chosen yet (kept as legal obligation)"),
                     months,
                     max(company._call_recording_metadata_months(policy, months), months),
                     company.call_recording_metadata_purpose or "",
                 )
             )
             head = (
-                _("Line"),
-                _("Policy"),
-                _("Recording (months)"),
-                _("Call data (months)"),
-                _("Why call data are kept"),
+                self.env._("Line"),
+                self.env._("Policy"),
+                self.env._("Recording (months)"),
+                self.env._("Call data (months)"),
+                self.env._("Why call data are kept"),
             )
             html = Markup('<table class="table table-sm o_call_recording_retention"><thead><tr>')
             html += Markup("").join(Markup("<th>%s</th>") % escape(h) for h in head)

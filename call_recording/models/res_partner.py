@@ -34,6 +34,7 @@ class ResPartner(models.Model):
     call_recording_on_hold = fields.Boolean(
         string="On Legal Hold",
         compute="_compute_call_recording_on_hold",
+        groups="call_recording.group_call_recording_user",
         help="An active legal hold names this customer: none of their calls is deleted.",
     )
 
