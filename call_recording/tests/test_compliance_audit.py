@@ -429,6 +429,16 @@ class TestRequestAudit(AuditCommon):
             self.manager, "call.recording.request", "action_invite_to_portal", request.ids
         )
         self.assertIn("already", fault)
+        # never a portal login for an employee (a request naming a colleague)
+        colleague = self.agent_b.partner_id
+        colleague.email = "agent.b@example.com"
+        staff_request = self._request(partner_id=colleague.id)
+        fault = self.assertRefused(
+            self.manager, "call.recording.request", "action_invite_to_portal", staff_request.ids
+        )
+        self.assertIn("employee", fault)
+        self.assertFalse(self.agent_b.share)
+        self.assertEqual(colleague.user_ids, self.agent_b)
         # the mail server refuses the e-mail: not handed over, the link does not open
         MailServer = type(self.env["ir.mail_server"])
         with (
@@ -596,6 +606,11 @@ class TestLegalHoldOnTheCard(AuditCommon):
             self.agent_a, "res.partner", "read", self.customer.ids, ["call_recording_on_hold"]
         )
         self.assertTrue(read[0]["call_recording_on_hold"])
+        # not for those who do not work with calls (nor the customer's own login)
+        for user in (self.internal, self.portal):
+            self.assertRefused(
+                user, "res.partner", "read", self.customer.ids, ["call_recording_on_hold"]
+            )
         # the button now opens that hold
         action = self.rpc(self.manager, "res.partner", "action_legal_hold", self.customer.ids)
         self.assertEqual(action["res_id"], hold.id)
