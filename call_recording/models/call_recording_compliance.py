@@ -549,7 +549,7 @@ class CallRecording(models.Model):
 
     @api.model
     def _cron_purge(self, batch_size=200):
-        """Delete expired recordings, then expired call data, in batches.
+        """Hourly: delete expired recordings, then expired call data, in batches.
 
         Also the audio of consent-line calls whose time to note consent is
         over, and hand-over packages past their time.  Each batch is
