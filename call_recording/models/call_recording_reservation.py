@@ -29,7 +29,7 @@ from ..lib.providers.base import ProviderCall
 from . import evidence
 from .call_recording import DIRECTIONS
 from .call_recording_import import agent_key
-from .call_recording_push import MAX_TEXT, PushBusy
+from .call_recording_push import EMAIL_RE, MAX_TEXT, PushBusy
 
 _logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class CallRecording(models.Model):
         caller = self._push_number(vals, "caller_number", errors)
         callee = self._push_number(vals, "callee_number", errors)
         email = self._push_text(vals, "agent_email", errors)
-        if email and "@" not in email:
+        if email and not EMAIL_RE.match(email):
             errors["agent_email"] = self.env._("is not an e-mail address")
         agent_external_id = self._push_text(vals, "agent_external_id", errors)
         agent_name = self._push_text(vals, "agent_name", errors)
