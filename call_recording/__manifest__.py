@@ -8,7 +8,7 @@
     "author": "Call Recording Team",
     "license": "LGPL-3",
     "application": True,
-    "depends": ["mail", "contacts", "phone_validation", "sales_team", "rpc"],
+    "depends": ["mail", "bus", "portal", "contacts", "phone_validation", "sales_team", "rpc"],
     "external_dependencies": {"python": ["phonenumbers>=8.12", "requests>=2.25"]},
     "data": [
         "security/call_recording_security.xml",
@@ -39,6 +39,7 @@
             "call_recording/static/src/components/**/*",
             "call_recording/static/src/search/**/*",
             "call_recording/static/src/dashboard/**/*",
+            "call_recording/static/src/services/**/*",
         ],
         # the graph view is loaded on first use (Odoo's lazy bundle)
         "web.assets_backend_lazy": [

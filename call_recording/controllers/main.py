@@ -31,21 +31,26 @@ class CallRecordingController(http.Controller):
         no byte range escapes it.
         """
         call = request.env["call.recording"].browse(call_id)
+        environ = request.httprequest
         try:
             # A call that does not exist and one the user may not read get
             # the same answer: the route tells no ids apart.
             call.check_access("read")
             has_audio = bool(call.exists()) and call.has_audio
-        except (AccessError, MissingError) as exc:
+        except (AccessError, MissingError):
             _logger.info("Refused recording %s to user %s", call_id, request.env.uid)
-            raise NotFound() from exc
+            # logged beside plays and downloads; the answer is returned, not
+            # raised, so that the log entry is committed with it
+            request.env["call.recording"]._log_refused_access(
+                call_id, ip_address=environ.remote_addr, user_agent=environ.user_agent.string
+            )
+            return refused_response()
         attachment = call._get_playable_audio_attachment() if has_audio else None
         if not attachment:
             raise NotFound()
 
         as_attachment = bool(download and download not in ("0", "false"))
         if request.httprequest.method == "GET":
-            environ = request.httprequest
             if as_attachment:
                 call._log_access(
                     "download",
@@ -89,28 +94,21 @@ class CallRecordingController(http.Controller):
         # sudo: the customer (a portal user) has no access to requests; the
         # token and the login below are what authorise this download.
         hand_over = request.env["call.recording.request"].sudo().browse(request_id).exists()
-        if not hand_over or not hand_over._check_token(token):
+        if not hand_over:
             raise NotFound()
+        if not hand_over._check_token(token):
+            hand_over._log_download("refused")
+            return refused_response()
         customer = hand_over.partner_id.commercial_partner_id
         if request.env.user.partner_id.commercial_partner_id != customer:
             _logger.info("Refused hand-over %s to user %s", hand_over.name, request.env.uid)
-            raise Forbidden()
+            hand_over._log_download("refused")
+            return refused_response(Forbidden)
         package = hand_over._handover_package()
         if not package:
             _logger.warning("Hand-over %s: its package is not the one it built", hand_over.name)
             raise NotFound()
-        # sudo: written by the system for the customer, whose download it is.
-        request.env["call.recording.access.log"].sudo().create(
-            {
-                "request_id": hand_over.id,
-                "call_reference": hand_over.name,
-                "company_id": hand_over.company_id.id,
-                "user_id": request.env.uid,
-                "access_type": "handover",
-                "ip_address": request.httprequest.remote_addr,
-                "user_agent": (request.httprequest.user_agent.string or "")[:256] or False,
-            }
-        )
+        hand_over._log_download("handover")
         hand_over.message_post(
             body=request.env._("Package downloaded by the customer."),
             subtype_xmlid="mail.mt_note",
@@ -119,3 +117,14 @@ class CallRecordingController(http.Controller):
         # built (its own attachment, with the SHA-256 recorded at build).
         stream = request.env["ir.binary"].sudo()._record_to_stream(package, "raw")
         return stream.get_response(as_attachment=True)
+
+
+def refused_response(exception=NotFound):
+    """A refusal answered (not raised): the transaction, and its log entry, are committed.
+
+    The same answer for every refusal of a kind, so that no id is told apart.
+    """
+    refusal = exception()
+    return request.make_response(
+        refusal.get_body(), headers=refusal.get_headers(), status=refusal.code
+    )

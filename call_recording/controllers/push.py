@@ -11,6 +11,8 @@ _logger = logging.getLogger(__name__)
 
 #: Room for the metadata fields and the multipart framing beside the audio.
 MULTIPART_MARGIN = 1024 * 1024
+#: A reservation is a few fields: anything larger is refused before it is read.
+RESERVE_MAX_BYTES = 64 * 1024
 
 
 class CallRecordingPush(http.Controller):
@@ -70,12 +72,53 @@ class CallRecordingPush(http.Controller):
             )
         for key in extra_files:
             vals[key] = "(file)"  # reported as an unknown field
-        try:
-            result = request.env["call.recording"]._push_call(
+        return self._json_api(
+            lambda: request.env["call.recording"]._push_call(
                 vals,
                 audio_stream=upload.stream if upload else None,
                 audio_filename=upload.filename if upload else None,
             )
+        )
+
+    @http.route(
+        "/call_recording/reserve",
+        type="http",
+        auth="call_recording_key",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        max_content_length=RESERVE_MAX_BYTES,
+    )
+    def call_recording_reserve(self, **kwargs):
+        """Reserve the reference of a call that starts (``call.recording.reserve_call``).
+
+        The fields as a form (``application/x-www-form-urlencoded`` or
+        ``multipart/form-data``) or a JSON object; the same key, answers
+        and errors as the push: 201 reserved now, 200 reserved before.
+        """
+        httprequest = request.httprequest
+        if httprequest.mimetype == "application/json":
+            try:
+                vals = json.loads(httprequest.get_data() or b"{}")
+            except ValueError:
+                vals = None
+            if not isinstance(vals, dict):
+                return self._answer(
+                    400,
+                    {
+                        "error": "validation",
+                        "message": request.env._("The body is not a JSON object."),
+                        "errors": {},
+                    },
+                )
+        else:
+            vals = {key: httprequest.form.get(key) for key in httprequest.form}
+        return self._json_api(lambda: request.env["call.recording"]._reserve_call(vals))
+
+    def _json_api(self, method):
+        """Run ``method``; its result or its refusal as the Push API's JSON answer."""
+        try:
+            result = method()
         except PushBusy:
             raise  # Odoo runs the request again (see PushBusy)
         except PushError as exc:

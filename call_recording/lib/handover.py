@@ -4,7 +4,8 @@ Plain Python (no ORM): the model hands over file paths and metadata; the
 recordings are copied into the archive in chunks, never whole in memory.
 Entry names are reduced to safe file names (a number such as ``../../x``
 cannot put a file outside ``recordings/``) and no metadata cell can start a
-spreadsheet formula.
+spreadsheet formula.  Dates a person reads are in their local time with the
+zone (:func:`local_iso`, :func:`local_text`).
 """
 
 import csv
@@ -12,12 +13,17 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .safe import csv_cell, safe_filename
 
 METADATA_COLUMNS = (
     "reference",
+    "announced_reference",
+    "provider_call_id",
     "date",
+    "time_zone",
     "duration_seconds",
     "direction",
     "line",
@@ -25,6 +31,36 @@ METADATA_COLUMNS = (
     "other_number",
     "sha256",
 )
+
+
+def _zone(tz_name):
+    try:
+        return ZoneInfo(tz_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def _local(moment, tz_name):
+    """``moment`` (a naive UTC datetime, as Odoo stores it, or an aware one) in ``tz_name``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(_zone(tz_name))
+
+
+def local_iso(moment, tz_name):
+    """ISO 8601 in local time with its offset (``2026-01-10T10:00:00+01:00``); "" for none."""
+    if not isinstance(moment, datetime):
+        return ""
+    return _local(moment, tz_name).replace(microsecond=0).isoformat()
+
+
+def local_text(moment, tz_name):
+    """What a person reads: ``2026-12-05 14:30 CET (UTC+01:00)``; "" for none."""
+    if not isinstance(moment, datetime):
+        return ""
+    local = _local(moment, tz_name)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,13 @@ from . import call_recording_provider_user
 from . import call_recording_purge_log
 from . import call_recording_push
 from . import call_recording_request
+from . import call_recording_reservation
 from . import call_recording_sync_issue
 from . import call_recording_sync_log
 from . import call_recording_webhook_event
 from . import call_recording_work
 from . import ir_binary
+from . import ir_cron
 from . import ir_http
 from . import res_company
 from . import res_config_settings

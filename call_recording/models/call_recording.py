@@ -22,13 +22,16 @@ DIRECTIONS = [
     ("outbound", "Outbound"),
     ("internal", "Internal"),
 ]
-CALL_STATES = [
+#: How a call ended (what a PBX or a provider delivers).
+FINISHED_CALL_STATES = [
     ("answered", "Answered"),
     ("missed", "Missed"),
     ("voicemail", "Voicemail"),
     ("busy", "Busy"),
     ("failed", "Failed"),
 ]
+#: ... and a call whose reference was reserved at its start, not delivered yet.
+CALL_STATES = [*FINISHED_CALL_STATES, ("in_progress", "In progress")]
 RECORDING_STATES = [
     ("none", "No recording"),
     ("pending", "Pending download"),
@@ -36,6 +39,7 @@ RECORDING_STATES = [
     ("failed", "Download failed"),
     ("purged", "Purged"),
     ("refused", "Deleted (consent refused)"),
+    ("no_consent", "Deleted (no consent noted in time)"),
 ]
 PARTNER_MATCH_STATES = [
     ("matched", "Matched"),
@@ -344,7 +348,26 @@ class CallRecording(models.Model):
         calls = self.filtered(lambda c: c.partner_match != "manual")
         if not calls:
             return
-        numbers = {c.external_number_e164 for c in calls if c.external_number_e164}
+        candidates = self._partners_by_number(
+            {c.external_number_e164 for c in calls if c.external_number_e164}
+        )
+        updates = defaultdict(self.browse)
+        for call in calls:
+            key = self._match_of_number(
+                call.external_number_e164, candidates[call.external_number_e164], call.company_id
+            )
+            if (call.partner_id.id, call.partner_match, call.partner_match_count) != key:
+                updates[key] |= call
+        for (partner_id, match, count), group in updates.items():
+            # The match is the system's, not the user's who triggered it
+            # (e.g. an agent editing a contact's phone): written as evidence.
+            evidence.writer(group).write(
+                {"partner_id": partner_id, "partner_match": match, "partner_match_count": count}
+            )
+
+    @api.model
+    def _partners_by_number(self, numbers):
+        """E.164 number -> the contacts whose phone it is: one query for them all."""
         candidates = defaultdict(self.env["res.partner"].browse)
         if numbers:
             # sudo: matching must see every contact of the company, not only
@@ -359,34 +382,33 @@ class CallRecording(models.Model):
             )
             for partner in partners:
                 candidates[partner.phone_sanitized] |= partner
+        return candidates
 
-        updates = defaultdict(self.browse)
-        for call in calls:
-            if not call.external_number_e164:
-                key = (False, "none", 0)
-            else:
-                found = candidates[call.external_number_e164].filtered(
-                    lambda p, company=call.company_id: not p.company_id or p.company_id == company
-                )
-                customers = found.commercial_partner_id
-                if not found:
-                    key = (False, "unknown", 0)
-                elif len(customers) > 1:
-                    key = (False, "ambiguous", len(customers))
-                elif len(found) == 1:
-                    key = (found.id, "matched", 1)
-                else:
-                    # Several contacts of one customer share the number
-                    # (a switchboard): the customer itself is the match.
-                    key = (customers.id, "matched", 1)
-            if (call.partner_id.id, call.partner_match, call.partner_match_count) != key:
-                updates[key] |= call
-        for (partner_id, match, count), group in updates.items():
-            # The match is the system's, not the user's who triggered it
-            # (e.g. an agent editing a contact's phone): written as evidence.
-            evidence.writer(group).write(
-                {"partner_id": partner_id, "partner_match": match, "partner_match_count": count}
-            )
+    @api.model
+    def _match_of_number(self, number_e164, found, company):
+        """``(partner id, match, count)`` of a call of ``company`` with this number,
+        whose contacts (of every company) are ``found``."""
+        if not number_e164:
+            return (False, "none", 0)
+        found = found.filtered(lambda p: not p.company_id or p.company_id == company)
+        customers = found.commercial_partner_id
+        if not found:
+            return (False, "unknown", 0)
+        if len(customers) > 1:
+            return (False, "ambiguous", len(customers))
+        if len(found) == 1:
+            return (found.id, "matched", 1)
+        # Several contacts of one customer share the number (a switchboard):
+        # the customer itself is the match.
+        return (customers.id, "matched", 1)
+
+    @api.model
+    def _partner_for_number(self, number_e164, company):
+        """The contact a call of ``company`` with this number would be linked to (or none)."""
+        found = self._partners_by_number({number_e164} if number_e164 else set())
+        partner_id = self._match_of_number(number_e164, found[number_e164], company)[0]
+        # sudo: as the match, which sees every contact; callers cut it to the reader.
+        return self.env["res.partner"].sudo().browse(partner_id)
 
     @api.model
     def _rematch_numbers(self, numbers):
@@ -538,7 +560,10 @@ class CallRecording(models.Model):
 
         if self.recording_status not in ("none", "pending", "failed"):
             # a call still waiting for its recording has no attachment to replace
-            self._get_audio_attachment().unlink()
+            replaced = self._get_audio_attachment()
+            if replaced and self.audio_sha256 and self.audio_sha256 != stored.sha256:
+                self._log_replaced_audio()  # the purge log names who replaced it
+            replaced.unlink()
         name = (filename and safe_filename(filename)) or self._audio_download_name(stored.mimetype)
         vals = {
             "name": name,
@@ -683,6 +708,32 @@ class CallRecording(models.Model):
         if self._play_logged_elsewhere():
             return Log
         return self._log_access("play", ip_address=ip_address, user_agent=user_agent)
+
+    @api.model
+    def _log_refused_access(self, call_id, ip_address=None, user_agent=None):
+        """Log that the current user was refused the recording of ``call_id``.
+
+        Beside plays and downloads: a call the user may not read, or one that
+        does not exist (its id is kept, as ``#<id>``).
+        """
+        # sudo: the refused user may not read the call; the system names it.
+        call = self.sudo().browse(call_id).exists()
+        # sudo: nobody may create log entries by hand (see _log_access).
+        return (
+            self.env["call.recording.access.log"]
+            .sudo()
+            .create(
+                {
+                    "call_id": call.id or False,
+                    "call_reference": call.name or f"#{call_id}",
+                    "company_id": (call.company_id or self.env.company).id,
+                    "user_id": self.env.uid,
+                    "access_type": "refused",
+                    "ip_address": ip_address,
+                    "user_agent": (user_agent or "")[:256] or False,
+                }
+            )
+        )
 
     def _log_access(self, access_type, ip_address=None, user_agent=None):
         """Record that the current user played or downloaded these calls."""

@@ -1,14 +1,20 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-ACCESS_TYPES = [("play", "Play"), ("download", "Download"), ("handover", "Hand-over download")]
+ACCESS_TYPES = [
+    ("play", "Play"),
+    ("download", "Download"),
+    ("handover", "Hand-over download"),
+    ("refused", "Refused"),
+]
 
 
 class CallRecordingAccessLog(models.Model):
     """Who listened to or downloaded which recording, when and from where.
 
-    Written only by the audio route (accountability, GDPR Art. 5(2)); never
-    edited, and kept when the call itself is deleted.
+    Written only by the audio and hand-over routes (accountability, GDPR Art.
+    5(2)), refused attempts included; never edited, and kept when the call
+    itself is deleted.
     """
 
     _name = "call.recording.access.log"

@@ -1,6 +1,8 @@
 import logging
 import os
+import threading
 from collections import defaultdict
+from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
@@ -8,8 +10,9 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
 
+from ..lib import phone as phone_lib
 from . import evidence
-from .call_recording_line import DEFAULT_RETENTION_MONTHS, RECORDING_POLICIES
+from .call_recording_line import RECORDING_POLICIES
 
 _logger = logging.getLogger(__name__)
 
@@ -24,7 +27,11 @@ CONSENT_SOURCES = [
     ("partner", "Contact's standing refusal"),
 ]
 #: Which deletion rule a removal of audio with this final status follows.
-RULE_OF_STATUS = {"refused": "consent", "purged": "retention"}
+RULE_OF_STATUS = {"refused": "consent", "purged": "retention", "no_consent": "consent_missing"}
+#: The person who pressed *Run Manually* on one of the suite's jobs, while it
+#: runs in this thread as the job's (system) user: named in the purge log.
+#: Set by ``ir.cron.method_direct_trigger`` only; no client can reach it.
+MANUAL_RUN = threading.local()
 
 
 class CallRecording(models.Model):
@@ -52,6 +59,13 @@ class CallRecording(models.Model):
     consent_user_id = fields.Many2one("res.users", string="Consent Noted By", readonly=True)
     consent_date = fields.Datetime(string="Consent Noted On", readonly=True)
     consent_source = fields.Selection(CONSENT_SOURCES, readonly=True)
+    consent_deadline = fields.Datetime(
+        string="Consent Needed By",
+        readonly=True,
+        copy=False,
+        help="The line asks for consent to be noted by then; without it the recording is "
+        "deleted, as the consent could not be shown (GDPR Art. 7(1)).",
+    )
     partner_refuses_recording = fields.Boolean(
         related="partner_id.commercial_partner_id.call_recording_refused"
     )
@@ -116,22 +130,27 @@ class CallRecording(models.Model):
         for call in self:
             company = call.company_id
             line = lines.get((company.id, call.line_number_e164))
-            policy = line.policy if line else company.call_recording_default_policy
+            # an unlisted line follows the company's explicit choice (legal
+            # obligation until it is made: nothing is lost meanwhile)
+            policy = line.policy if line else company._call_recording_unlisted_policy()
             if line:
                 months = line.retention_months
-            elif policy == "consent":
-                months = company.call_recording_consent_retention_months
+                data_months = line._metadata_months()
             else:
-                months = DEFAULT_RETENTION_MONTHS[policy]
+                months = company._call_recording_unlisted_months(policy)
+                data_months = company._call_recording_metadata_months(policy, months)
             start = fields.Date.to_date(call.start_datetime) or fields.Date.today()
+            deadline = False
+            if policy == "consent" and line and line.consent_deadline_hours > 0:
+                deadline = (call.start_datetime or fields.Datetime.now()) + timedelta(
+                    hours=line.consent_deadline_hours
+                )
             vals = {
                 "line_id": line.id if line else False,
                 "legal_basis": policy,
                 "retention_date": start + relativedelta(months=months),
-                "metadata_retention_date": start
-                + relativedelta(
-                    months=max(company.call_recording_metadata_retention_months, months)
-                ),
+                "metadata_retention_date": start + relativedelta(months=max(data_months, months)),
+                "consent_deadline": deadline,
             }
             groups[tuple(sorted(vals.items()))].append(call.id)
         for vals, ids in groups.items():
@@ -177,6 +196,44 @@ class CallRecording(models.Model):
         if refused:
             refused._refuse_consent(source="partner")
 
+    @api.model
+    def _unconfigured_lines(self, days=90):
+        """Our numbers with calls in the last ``days`` that no recorded line lists.
+
+        They follow the company's setting for unlisted lines; the dashboard
+        shows them (and that setting) until every active line is configured.
+        """
+        since = fields.Datetime.now() - timedelta(days=days)
+        groups = self._read_group(
+            [
+                ("line_id", "=", False),
+                ("line_number_e164", "!=", False),
+                ("start_datetime", ">=", since),
+            ],
+            ["company_id", "line_number_e164"],
+            ["__count"],
+            order="__count desc",
+        )
+        # sudo: which numbers are listed now (a line listed since its calls came counts)
+        listed = {
+            (line.company_id.id, line.number_e164)
+            for line in self.env["call.recording.line"]
+            .sudo()
+            .search([("number_e164", "in", [number for _c, number, _n in groups])])
+        }
+        numbers = []
+        for company, number, _count in groups:
+            if (company.id, number) not in listed and number not in numbers:
+                numbers.append(number)
+        company = self.env.company
+        policies = dict(self._fields["legal_basis"]._description_selection(self.env))
+        return {
+            "count": len(numbers),
+            "numbers": [phone_lib.format_international(n) or n for n in numbers[:10]],
+            "chosen": bool(company.call_recording_default_policy),
+            "policy": policies.get(company._call_recording_unlisted_policy(), ""),
+        }
+
     # ------------------------------------------------------------------
     # Consent
     # ------------------------------------------------------------------
@@ -216,11 +273,12 @@ class CallRecording(models.Model):
         self._refuse_consent(source="agent")
         return True
 
-    def _refuse_consent(self, source):
+    def _refuse_consent(self, source, note=None):
         """Record a refusal and delete the audio at once; the call stays as evidence.
 
-        A legal hold wins: a held call keeps its audio, the refusal is
-        recorded and applied when the hold is released.
+        A legal hold wins (GDPR Art. 17(3)(e)): a held call keeps its audio,
+        the refusal is recorded and applied when the hold is released.
+        ``note`` goes to the purge log with the deletion.
         """
         evidence.writer(self).write(
             {
@@ -232,7 +290,7 @@ class CallRecording(models.Model):
         )
         self.invalidate_recordset(["legal_hold"])
         held = self.filtered("legal_hold")
-        (self - held)._apply_deferred_refusals()
+        (self - held)._apply_deferred_refusals(note=note)
         for call in self:
             call.message_post(
                 body=self.env._(
@@ -244,13 +302,50 @@ class CallRecording(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
 
-    def _apply_deferred_refusals(self):
+    def _apply_deferred_refusals(self, note=None):
         """Delete the audio of refused calls that no legal hold keeps any more."""
         self.invalidate_recordset(["legal_hold"])
         due = self.filtered(
             lambda c: c.consent_state == "refused" and not c.legal_hold and c.has_audio
         )
-        due._purge_audio(rule="consent", status="refused")
+        for call in due:
+            call_note = note
+            if call_note is None and call.consent_user_id.id != self.env.uid:
+                # a refusal kept while the call was held, applied now
+                call_note = self.env._(
+                    "Refusal noted by %(user)s on %(date)s, applied when the legal hold ended.",
+                    user=call.consent_user_id.name or "-",
+                    date=fields.Datetime.to_string(call.consent_date),
+                )
+            call._purge_audio(rule="consent", status="refused", note=call_note)
+
+    def _consent_expired(self):
+        """Whether the line's time to note consent passed without a consent."""
+        self.ensure_one()
+        return bool(
+            self.legal_basis == "consent"
+            and self.consent_state != "given"
+            and self.consent_deadline
+            and self.consent_deadline < fields.Datetime.now()
+        )
+
+    @api.model
+    def _consent_missing_domain(self):
+        """Calls whose line's time to note consent is over without one, audio kept."""
+        return Domain(
+            [
+                ("legal_basis", "=", "consent"),
+                ("consent_state", "=", "not_asked"),
+                ("consent_deadline", "<", fields.Datetime.now()),
+                ("recording_status", "in", self._stored_audio_statuses()),
+                ("legal_hold", "=", False),
+            ]
+        )
+
+    @api.model
+    def _stored_audio_statuses(self):
+        """Statuses of a call whose recording is kept (extended by add-ons)."""
+        return ("available",)
 
     # ------------------------------------------------------------------
     # Purge
@@ -261,9 +356,11 @@ class CallRecording(models.Model):
 
         Follows the legal basis, the dates and the holds, never a status a
         user could have changed: a held call stays; ``consent`` removes
-        only refused consent-line audio; ``retention`` and ``metadata``
-        only what is past its date; by hand (``manual``), a recording kept
-        by legal obligation stays until its date.
+        only refused consent-line audio, ``consent_missing`` only audio of a
+        consent line whose time to note consent is over; ``retention`` and
+        ``metadata`` only what is past its date; by hand (``manual``), a
+        recording kept by legal obligation, or a call whose reference was
+        announced to the caller, stays until its date.
         """
         today = fields.Date.context_today(self)
         # a hold placed or released in this transaction counts: read it now
@@ -277,6 +374,16 @@ class CallRecording(models.Model):
                 if call.legal_basis != "consent" or call.consent_state != "refused":
                     raise UserError(self.env._("%(call)s has no refused consent.", call=call.name))
                 continue
+            if rule == "consent_missing":
+                if not call._consent_expired():
+                    raise UserError(
+                        self.env._(
+                            "%(call)s is not a consent-line call whose time to note consent "
+                            "is over.",
+                            call=call.name,
+                        )
+                    )
+                continue
             date = call.metadata_retention_date if rule == "metadata" else call.retention_date
             if rule in ("retention", "metadata") and date and date >= today:
                 raise UserError(
@@ -286,6 +393,20 @@ class CallRecording(models.Model):
                 raise UserError(
                     self.env._(
                         "%(call)s is recorded by legal obligation and must be kept until %(date)s.",
+                        call=call.name,
+                        date=call.retention_date,
+                    )
+                )
+            if (
+                rule == "manual"
+                and call.reserved_date
+                and call.retention_date
+                and call.retention_date > today
+            ):
+                raise UserError(
+                    self.env._(
+                        "The reference %(call)s was announced to the caller: the call is kept "
+                        "until %(date)s, with or without its recording.",
                         call=call.name,
                         date=call.retention_date,
                     )
@@ -307,17 +428,24 @@ class CallRecording(models.Model):
         if self and not evidence.is_writer(self.env):
             # A deletion by hand (an administrator) leaves its trace too.
             logs = self._purge_log_values("manual", "call")
+            self.env["call.recording.request"]._drop_packages_of(self)
             res = super().unlink()
-            # sudo: the purge log is written by the system only.
-            self.env["call.recording.purge.log"].sudo().create(logs)
+            self._write_purge_log(logs)
             return res
         return super().unlink()
 
-    def _purge_log_values(self, rule, what):
-        """What the purge log keeps of these calls: no personal data."""
+    @api.model
+    def _purge_person(self):
+        """Who caused a deletion: the user, or whoever ran the job by hand."""
+        return getattr(MANUAL_RUN, "person", None) or self.env.uid
+
+    def _purge_log_values(self, rule, what, note=None):
+        """What the purge log keeps of these calls: no personal data of the other party."""
+        person = self._purge_person()
         return [
             {
                 "call_reference": call.name,
+                "provider_call_id": call.external_id or False,
                 "company_id": call.company_id.id,
                 "rule": rule,
                 "what": what,
@@ -327,10 +455,20 @@ class CallRecording(models.Model):
                 if rule == "metadata"
                 else call.retention_date,
                 "audio_sha256": call.audio_sha256 or False,
-                "user_id": self.env.uid,
+                "user_id": person,
+                "note": note or False,
             }
             for call in self
         ]
+
+    @api.model
+    def _write_purge_log(self, values):
+        # sudo: the purge log is written by the system only, through here.
+        return self.env["call.recording.purge.log"].sudo()._record(values)
+
+    def _log_replaced_audio(self):
+        """A stored recording replaced by another copy (a PBX's, a provider's): logged."""
+        self._write_purge_log(self._purge_log_values("replaced", "audio"))
 
     def _remove_audio(self, status="none"):
         self._check_removable(RULE_OF_STATUS.get(status, "manual"))
@@ -368,13 +506,16 @@ class CallRecording(models.Model):
 
         self.env.cr.postcommit.add(delete_files)
 
-    def _purge_audio(self, rule="retention", status="purged"):
-        """Delete the audio of these calls under ``rule`` and write the purge log."""
-        logs = self._purge_log_values(rule, "audio")
+    def _purge_audio(self, rule="retention", status="purged", note=None):
+        """Delete the audio of these calls under ``rule`` and write the purge log.
+
+        Hand-over packages that carry one of these recordings go with it.
+        """
+        logs = self._purge_log_values(rule, "audio", note=note)
         self._check_removable(rule)
         self._remove_audio(status=status)
-        # sudo: the purge log is written by the system only.
-        self.env["call.recording.purge.log"].sudo().create(logs)
+        self.env["call.recording.request"]._drop_packages_of(self)
+        self._write_purge_log(logs)
 
     @api.model
     def _purge_due_domain(self):
@@ -402,26 +543,33 @@ class CallRecording(models.Model):
     def _purge_metadata(self, calls):
         logs = calls._purge_log_values("metadata", "call")
         calls._check_removable("metadata")
+        self.env["call.recording.request"]._drop_packages_of(calls)
         evidence.writer(calls).unlink()
-        # sudo: the purge log is written by the system only.
-        self.env["call.recording.purge.log"].sudo().create(logs)
+        self._write_purge_log(logs)
 
     @api.model
     def _cron_purge(self, batch_size=200):
-        """Daily: delete expired recordings, then expired call data, in batches.
+        """Hourly: delete expired recordings, then expired call data, in batches.
 
-        Each batch is committed with its log, so an interrupted run resumes
-        where it stopped and never deletes without a trace.
+        Also the audio of consent-line calls whose time to note consent is
+        over, and hand-over packages past their time.  Each batch is
+        committed with its log, so an interrupted run resumes where it
+        stopped and never deletes without a trace.
         """
         Cron = self.env["ir.cron"]
         # sudo: the cron purges every company's calls, whatever its user sees.
         Call = self.sudo()
         Call._remove_stale_audio_parts()
+        consent_domain = Call._consent_missing_domain()
         audio_domain = Call._purge_due_domain()
         data_domain = Call._metadata_due_domain()
-        remaining = Call.search_count(audio_domain) + Call.search_count(data_domain)
+        remaining = sum(Call.search_count(d) for d in (consent_domain, audio_domain, data_domain))
         Cron._commit_progress(remaining=remaining)
         for domain, purge in (
+            (
+                consent_domain,
+                lambda calls: calls._purge_audio(rule="consent_missing", status="no_consent"),
+            ),
             (audio_domain, lambda calls: calls._purge_audio()),
             (data_domain, Call._purge_metadata),
         ):
@@ -429,6 +577,8 @@ class CallRecording(models.Model):
                 purge(calls)
                 if Cron._commit_progress(len(calls)) <= 0:
                     return
+        # sudo: the packages of every company's requests.
+        self.env["call.recording.request"].sudo()._cron_drop_expired_packages()
 
     # ------------------------------------------------------------------
     # Hooks into the call's life
@@ -449,6 +599,14 @@ class CallRecording(models.Model):
     def _check_audio_allowed(self):
         """Refuse audio that must not be kept (and never re-import a refused one)."""
         for call in self:
+            if call._consent_expired():
+                raise UserError(
+                    self.env._(
+                        "No consent was noted for %(call)s in the time its line allows: its "
+                        "audio is not kept.",
+                        call=call.name,
+                    )
+                )
             if call.consent_state == "refused":
                 raise UserError(
                     self.env._(

@@ -50,6 +50,18 @@ class CallRecordingHold(models.Model):
             if not hold.partner_id and not hold.call_ids:
                 raise UserError(self.env._("A legal hold needs a customer or calls."))
 
+    @api.onchange("partner_id", "company_id")
+    def _onchange_partner_id(self):
+        """A customer-wide hold lists the calls it covers (those of now; later
+        ones join as they arrive)."""
+        if self.partner_id and self.state == "active":
+            self.call_ids |= self.env["call.recording"].search(
+                [
+                    ("commercial_partner_id", "=", self.partner_id.commercial_partner_id.id),
+                    ("company_id", "=", self.company_id.id or self.env.company.id),
+                ]
+            )
+
     def _evidence_fields(self):
         """Placed and released through the actions only: see ``evidence.py``."""
         return evidence.HOLD_EVIDENCE

@@ -166,6 +166,7 @@ class CallRecording(models.Model):
         counts = {"created": 0, "updated": 0, "skipped": 0}
         new_vals = []
         calls = Call.browse()
+        delivered = Call.browse()
         for external_id, pcall in reports.items():
             call = existing.get(external_id)
             if call is None:
@@ -178,9 +179,16 @@ class CallRecording(models.Model):
             if changes:
                 call.write(changes)
                 counts["updated"] += 1
+                if "awaiting_delivery" in changes:
+                    delivered |= call
             else:
                 counts["skipped"] += 1
             calls |= call
+        if delivered:
+            # The call reserved at its start is here: its line and legal
+            # basis follow what was delivered (the reference stays).
+            delivered._apply_recording_policy()
+            delivered._hold_back_downloads()
         if new_vals:
             created = Call.create(new_vals)
             created._hold_back_downloads()
@@ -223,7 +231,7 @@ class CallRecording(models.Model):
     def _provider_call_changes(self, pcall, agents):
         """What a new report of this call changes (nothing stored is undone)."""
         self.ensure_one()
-        changes = {}
+        changes = self._reserved_call_changes(pcall) if self.awaiting_delivery else {}
         if pcall.state and pcall.state != self.state:
             changes["state"] = pcall.state
         duration = max(int(pcall.duration or 0), 0)
@@ -267,7 +275,11 @@ class CallRecording(models.Model):
 
     def _may_keep_audio(self):
         self.ensure_one()
-        return self.consent_state != "refused" and self.legal_basis != "none"
+        return (
+            self.consent_state != "refused"
+            and self.legal_basis != "none"
+            and not self._consent_expired()
+        )
 
     def _hold_back_downloads(self):
         """New calls whose audio must not be kept are never downloaded (nor awaited)."""

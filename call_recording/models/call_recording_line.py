@@ -47,6 +47,30 @@ class CallRecordingLine(models.Model):
         help="Recordings are deleted this many months after the call; 60 "
         "months (5 years) for customer service lines.",
     )
+    metadata_retention_months = fields.Integer(
+        string="Keep Call Data (months)",
+        help="The call's data (numbers, contact, agent, notes) are deleted this many months "
+        "after the call, not before the recording. Empty: the company's setting, by default "
+        "as long as the recording.",
+    )
+    metadata_months_effective = fields.Integer(
+        string="Call Data Kept (months)",
+        compute="_compute_metadata_months_effective",
+        help="How long call data of this line are kept: the line's own period, else the "
+        "company's setting.",
+    )
+    metadata_purpose = fields.Text(
+        string="Why Call Data Is Kept",
+        translate=True,
+        help="The purpose the call data serve once the recording is gone (GDPR Art. 5(1)(b) "
+        "and (e)): shown in the settings beside the period.",
+    )
+    consent_deadline_hours = fields.Integer(
+        string="Consent Within (hours)",
+        help="With consent: the consent must be noted within this many hours of the call's "
+        "start, or the recording is deleted (the consent could not be shown, GDPR Art. "
+        "7(1)). 0: no time limit.",
+    )
     announcement = fields.Text(
         translate=True,
         help="What the IVR or the operator tells the caller. {reference} is "
@@ -59,6 +83,12 @@ class CallRecordingLine(models.Model):
     )
     _retention_positive = models.Constraint(
         "CHECK(retention_months >= 0)", "The retention period cannot be negative."
+    )
+    _metadata_retention_positive = models.Constraint(
+        "CHECK(metadata_retention_months >= 0)", "The call data period cannot be negative."
+    )
+    _consent_deadline_positive = models.Constraint(
+        "CHECK(consent_deadline_hours >= 0)", "The time to note consent cannot be negative."
     )
 
     @api.depends("number", "company_id.country_id")
@@ -73,6 +103,42 @@ class CallRecordingLine(models.Model):
                 line.retention_months = line.company_id.call_recording_consent_retention_months
             else:
                 line.retention_months = DEFAULT_RETENTION_MONTHS[line.policy]
+
+    @api.depends(
+        "policy",
+        "retention_months",
+        "metadata_retention_months",
+        "company_id.call_recording_metadata_mode",
+        "company_id.call_recording_metadata_retention_months",
+    )
+    def _compute_metadata_months_effective(self):
+        for line in self:
+            line.metadata_months_effective = line._metadata_months()
+
+    def _metadata_months(self):
+        """Months a call's data stay on this line: its own period, else the company's rule."""
+        self.ensure_one()
+        months = self.retention_months if self.policy != "none" else 0
+        return self.metadata_retention_months or self.company_id._call_recording_metadata_months(
+            self.policy, months
+        )
+
+    @api.constrains("retention_months", "metadata_retention_months")
+    def _check_metadata_retention(self):
+        for line in self:
+            if (
+                line.metadata_retention_months
+                and line.policy != "none"
+                and line.metadata_retention_months < line.retention_months
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "%(line)s: call data cannot be deleted before the recording; keep "
+                        "them at least %(months)s months.",
+                        line=line.name,
+                        months=line.retention_months,
+                    )
+                )
 
     @api.constrains("number", "number_e164")
     def _check_number(self):

@@ -583,6 +583,29 @@ class CallRecordingProvider(models.Model):
             found.setdefault(user.login.lower(), []).append(user.id)
         return found
 
+    def _announce_call_start(self, pcall):
+        """A call starting, as the provider announced it: its agent's screen pop.
+
+        The agent comes from the account's provider users (extension,
+        softphone name or provider user), the contact from the number; the
+        call itself arrives later, by the import.
+        """
+        self.ensure_one()
+        agent = self._resolve_agents([pcall]).get(agent_key(pcall))
+        if not agent:
+            return False
+        company = self.env["res.company"].browse(self._call_companies([pcall])[pcall.external_id])
+        number = pcall.caller_number if pcall.direction == "inbound" else pcall.callee_number
+        region = company.country_id.code or self._phone_region()
+        Call = self.env["call.recording"]
+        # sudo: the agent's user, whoever delivered the webhook.
+        return Call._send_call_start(
+            self.env["res.users"].sudo().browse(agent),
+            phone_lib.to_e164(number, region) or number,
+            company,
+            direction=pcall.direction,
+        )
+
     def _receive_webhook_events(self, events):
         """Store webhook deliveries fast; what needs the API waits for the import job.
 
@@ -624,6 +647,12 @@ class CallRecordingProvider(models.Model):
                     )
             except psycopg2.IntegrityError:
                 _logger.info("Webhook %s of %s delivered again", event.event_key, self.name)
+                continue
+            if event.starting:
+                # a call starting on an agent's phone: the screen pop, nothing stored
+                record.write({"state": "done"})
+                if event.call is not None:
+                    self._announce_call_start(event.call)
                 continue
             if event.call is not None:
                 if event.recording_ref and not event.call.recording_ref:

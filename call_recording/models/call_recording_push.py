@@ -27,7 +27,7 @@ from ..lib import audio as audio_lib
 from ..lib import phone as phone_lib
 from ..lib.providers.base import ProviderCall
 from ..lib.safe import safe_filename
-from .call_recording import CALL_STATES, DIRECTIONS
+from .call_recording import DIRECTIONS, FINISHED_CALL_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -234,13 +234,17 @@ class CallRecording(models.Model):
             ) from exc
 
     @api.model
-    def _push_provider(self, value, errors):
-        """The push account named by id or name, if this user may deliver to it."""
+    def _push_provider(self, value, errors, any_type=False):
+        """The push account named by id or name, if this user may deliver to it.
+
+        ``any_type``: any provider account that lists the user (a call-start
+        reservation may be made for an account whose calls are imported).
+        """
         # sudo: integration users cannot read provider accounts (their
         # settings and secrets); the account is checked against its
         # integration users below.
         Provider = self.env["call.recording.provider"].sudo()
-        domain = [("provider_type", "=", "push")]
+        domain = [] if any_type else [("provider_type", "=", "push")]
         if value in (None, False, ""):
             errors["provider"] = self.env._("is required (the push account's id or name)")
             return Provider
@@ -258,9 +262,16 @@ class CallRecording(models.Model):
             lambda p: self.env.su or self.env.user in p.push_user_ids
         ).filtered(lambda p: p.company_id in self.env.user.company_ids or self.env.su)
         if len(allowed) != 1:
-            errors["provider"] = self.env._(
-                "no push account %(value)s that this user may deliver to",
-                value=repr(value)[:MAX_TEXT],
+            errors["provider"] = (
+                self.env._(
+                    "no provider account %(value)s that lists this user",
+                    value=repr(value)[:MAX_TEXT],
+                )
+                if any_type
+                else self.env._(
+                    "no push account %(value)s that this user may deliver to",
+                    value=repr(value)[:MAX_TEXT],
+                )
             )
             return Provider
         return allowed
@@ -386,7 +397,7 @@ class CallRecording(models.Model):
         direction = self._push_choice(vals, "direction", DIRECTIONS, None, errors)
         start = self._push_start(vals.get("start"), errors)
         duration = self._push_duration(vals.get("duration"), errors)
-        state = self._push_choice(vals, "state", CALL_STATES, "answered", errors)
+        state = self._push_choice(vals, "state", FINISHED_CALL_STATES, "answered", errors)
         caller = self._push_number(vals, "caller_number", errors)
         callee = self._push_number(vals, "callee_number", errors)
         email = self._push_text(vals, "agent_email", errors)
@@ -460,6 +471,10 @@ class CallRecording(models.Model):
         not change; a stored recording is replaced only when asked.
         """
         conflicts = {}
+        if call.awaiting_delivery:
+            # reserved at the call's start: what the reservation said of the
+            # call is provisional, the first delivery says what it was
+            return self._push_audio_conflicts(call, audio, replace_audio)
         if call.direction != pcall.direction:
             conflicts["direction"] = self.env._(
                 "stored as %(old)s, delivered as %(new)s", old=call.direction, new=pcall.direction
@@ -478,6 +493,13 @@ class CallRecording(models.Model):
                 conflicts[key] = self.env._(
                     "stored as %(old)s, delivered as %(new)s", old=old or "-", new=new or "-"
                 )
+        conflicts.update(self._push_audio_conflicts(call, audio, replace_audio))
+        return conflicts
+
+    @api.model
+    def _push_audio_conflicts(self, call, audio, replace_audio):
+        """What keeps a delivered recording from a stored call."""
+        conflicts = {}
         if audio is not None:
             sha256 = audio[1]
             if call.recording_status == "purged":

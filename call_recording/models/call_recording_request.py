@@ -1,10 +1,14 @@
 import hashlib
+import json
+import logging
 import os
 import tempfile
 from datetime import timedelta
 
-from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, http, models
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import consteq, hmac
 
@@ -12,8 +16,11 @@ from ..lib import handover
 from ..lib.audio import CHUNK_SIZE
 from . import evidence
 
+_logger = logging.getLogger(__name__)
+
 TOKEN_SCOPE = "call_recording.request"  # noqa: S105 an HMAC scope, not a secret
-LINK_VALID_DAYS = 7
+#: GDPR Art. 12(3): one month from receipt, extendable by two further months.
+MAX_EXTENSION_MONTHS = 2
 #: Fixed once the identity is checked (what the request is about) ...
 FIXED_AFTER_NEW = frozenset({"partner_id", "received_date"})
 #: ... and once it is closed (what was handed over, or why not).
@@ -51,9 +58,25 @@ class CallRecordingRequest(models.Model):
     )
     commercial_partner_id = fields.Many2one(related="partner_id.commercial_partner_id")
     received_date = fields.Date(required=True, default=fields.Date.context_today, tracking=True)
+    first_deadline_date = fields.Date(
+        string="One Month From Receipt",
+        compute="_compute_deadline_date",
+        store=True,
+        help="GDPR Art. 12(3): the answer is due one calendar month after the request was "
+        "received (31 January: 28 or 29 February).",
+    )
     deadline_date = fields.Date(
         string="Deadline", compute="_compute_deadline_date", store=True, index=True
     )
+    extension_months = fields.Integer(
+        string="Extended By (months)",
+        readonly=True,
+        copy=False,
+        help="Up to two further months where the request is complex or there are many "
+        "(GDPR Art. 12(3)), with the reason, told to the customer within the first month.",
+    )
+    extension_reason = fields.Text(readonly=True, copy=False)
+    extension_notified_date = fields.Date(string="Customer Told On", readonly=True, copy=False)
     state = fields.Selection(
         [
             ("new", "New"),
@@ -78,20 +101,62 @@ class CallRecordingRequest(models.Model):
     package_id = fields.Many2one("ir.attachment", readonly=True, copy=False)
     package_sha256 = fields.Char(string="Package SHA-256", readonly=True, copy=False)
     package_size = fields.Integer(readonly=True, copy=False)
+    package_content = fields.Text(
+        string="Handed Over",
+        readonly=True,
+        copy=False,
+        help="What the package holds, one recording a line (reference, provider call id, "
+        "SHA-256): kept when the package itself is deleted.",
+    )
+    package_delete_date = fields.Datetime(
+        string="Package Deleted After", readonly=True, copy=False, index="btree_not_null"
+    )
+    package_deleted_date = fields.Datetime(string="Package Deleted On", readonly=True, copy=False)
     delivered_date = fields.Datetime(readonly=True, copy=False)
     delivery_method = fields.Selection(
         [("email", "E-mail"), ("link", "Download link")], readonly=True, copy=False
     )
+    link_days = fields.Integer(
+        string="Link Valid For (days)",
+        default=lambda self: self.env.company.call_recording_link_max_days,
+        help="How long the download link works; at most what the company allows (Settings).",
+    )
     link_expiry = fields.Datetime(string="Link Valid Until", readonly=True, copy=False)
+    customer_user_id = fields.Many2one(
+        "res.users",
+        string="Customer's Portal Login",
+        compute="_compute_customer_user_id",
+        help="The login that opens the download link (it opens only after logging in).",
+    )
     download_count = fields.Integer(compute="_compute_download_count")
 
-    @api.depends("received_date", "company_id.call_recording_request_days")
+    @api.depends("received_date", "extension_months")
     def _compute_deadline_date(self):
         for request in self:
-            days = request.company_id.call_recording_request_days or 30
-            request.deadline_date = request.received_date and (
-                request.received_date + timedelta(days=days)
+            first = request.received_date and request.received_date + relativedelta(months=1)
+            request.first_deadline_date = first
+            request.deadline_date = first and first + relativedelta(
+                months=request.extension_months or 0
             )
+
+    @api.depends("partner_id")
+    def _compute_customer_user_id(self):
+        for request in self:
+            # sudo: whether the customer has a login, for whoever handles the request.
+            users = request.partner_id.sudo().with_context(active_test=True).user_ids
+            request.customer_user_id = users.filtered("active")[:1]
+
+    @api.constrains("link_days", "company_id")
+    def _check_link_days(self):
+        for request in self:
+            cap = request.company_id.call_recording_link_max_days
+            if not 1 <= request.link_days <= cap:
+                raise ValidationError(
+                    self.env._(
+                        "A download link is valid for 1 to %(days)s days (the company's limit).",
+                        days=cap,
+                    )
+                )
 
     def _compute_is_overdue(self):
         today = fields.Date.context_today(self)
@@ -193,16 +258,85 @@ class CallRecordingRequest(models.Model):
         return res
 
     def _drop_package(self):
-        packages = self.package_id
-        evidence.writer(self).write(
-            {"package_id": False, "package_sha256": False, "package_size": 0}
+        """Delete the package of these requests.
+
+        A package handed over (or sent) leaves its evidence: the request
+        keeps the list of what it held and its SHA-256, and says when it was
+        deleted.  One never handed over (its calls changed) is simply gone.
+        """
+        requests = self.filtered("package_id")
+        if not requests:
+            return
+        # sudo: the requests' own package attachments, deleted by the system.
+        packages = requests.sudo().package_id
+        store_fnames = {p.store_fname for p in packages if p.store_fname}
+        handed = requests.filtered("delivered_date")
+        evidence.writer(handed).write(
+            {
+                "package_id": False,
+                "package_delete_date": False,
+                "package_deleted_date": fields.Datetime.now(),
+            }
         )
-        # sudo: the request's own package attachment, replaced by the system.
-        packages.sudo().unlink()
+        evidence.writer(requests - handed).write(
+            {
+                "package_id": False,
+                "package_sha256": False,
+                "package_size": 0,
+                "package_content": False,
+                "package_delete_date": False,
+            }
+        )
+        packages.unlink()
+        # the file itself, not only its record, once the deletion is committed
+        self.env["call.recording"]._delete_files_after_commit(store_fnames)
+        for request in handed:
+            request.message_post(
+                body=self.env._(
+                    "The hand-over package was deleted (SHA-256 %(sha)s); the list of "
+                    "what it held stays on the request.",
+                    sha=request.package_sha256,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+
+    @api.model
+    def _drop_packages_of(self, calls):
+        """No copy outlives its recording: packages holding one of ``calls`` go."""
+        if not calls:
+            return
+        # sudo: whichever manager handles a request, the system deletes its package.
+        self.sudo().search(
+            [("package_id", "!=", False), ("call_ids", "in", calls.ids)]
+        )._drop_package()
+
+    @api.model
+    def _cron_drop_expired_packages(self):
+        """Packages past their time (the link expired, or the company's days) go."""
+        # sudo: every company's requests, for the purge job.
+        self.sudo().search(
+            [("package_id", "!=", False), ("package_delete_date", "<", fields.Datetime.now())]
+        )._drop_package()
 
     def _note_on_partner(self, body):
         # sudo: the customer's chatter records the request whoever may edit it.
         self.partner_id.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    def _local_text(self, moment):
+        """A date and time as the customer reads it: their local time, with the zone."""
+        self.ensure_one()
+        return handover.local_text(moment, self._customer_tz())
+
+    def _customer_tz(self):
+        """The customer's time zone, else the company's, else the user's."""
+        self.ensure_one()
+        # sudo: the customer's and the company's time zone, whoever sends.
+        return (
+            self.partner_id.sudo().tz
+            or self.company_id.sudo().partner_id.tz
+            or self.env.user.tz
+            or "UTC"
+        )
 
     # ------------------------------------------------------------------
     # Workflow
@@ -244,6 +378,138 @@ class CallRecordingRequest(models.Model):
             request.activity_ids.action_done()
         return True
 
+    def action_extend_deadline(self):
+        """Ask for the extension's months, reason and the date the customer was told."""
+        self.ensure_one()
+        self.check_access("write")
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "call.recording.request.extend",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_request_id": self.id},
+        }
+
+    def _extend_deadline(self, months, reason, notified_date):
+        """Extend the deadline by ``months`` (two at most in all), GDPR Art. 12(3).
+
+        Decided, and told to the customer with its reason, within the first
+        month; recorded on the request with the reason and that date.
+        """
+        self.ensure_one()
+        self.check_access("write")
+        today = fields.Date.context_today(self)
+        notified_date = fields.Date.to_date(notified_date)
+        if self.state in CLOSED_STATES:
+            raise UserError(self.env._("This request is closed already."))
+        if not reason or not reason.strip():
+            raise UserError(self.env._("Write down why the deadline is extended."))
+        if not isinstance(months, int) or months < 1:
+            raise UserError(self.env._("Extend the deadline by one or two months."))
+        if (self.extension_months or 0) + months > MAX_EXTENSION_MONTHS:
+            raise UserError(
+                self.env._(
+                    "The deadline can be extended by two further months at most "
+                    "(GDPR Art. 12(3)); it is extended by %(months)s already.",
+                    months=self.extension_months,
+                )
+            )
+        if today > self.first_deadline_date:
+            raise UserError(
+                self.env._(
+                    "An extension is decided and told to the customer within one month of "
+                    "the request (by %(date)s).",
+                    date=self.first_deadline_date,
+                )
+            )
+        if (
+            not notified_date
+            or notified_date < self.received_date
+            or notified_date > min(today, self.first_deadline_date)
+        ):
+            raise UserError(
+                self.env._(
+                    "The customer must be told of the extension between the request's "
+                    "receipt and %(date)s, and not later than today.",
+                    date=self.first_deadline_date,
+                )
+            )
+        reasons = "\n".join(filter(None, [self.extension_reason, reason.strip()]))
+        evidence.writer(self).write(
+            {
+                "extension_months": (self.extension_months or 0) + months,
+                "extension_reason": reasons,
+                "extension_notified_date": notified_date,
+            }
+        )
+        self.activity_ids.write({"date_deadline": self.deadline_date})
+        self.message_post(
+            body=self.env._(
+                "Deadline extended by %(months)s month(s) to %(date)s: %(reason)s "
+                "(customer told on %(told)s).",
+                months=months,
+                date=self.deadline_date,
+                reason=reason.strip(),
+                told=notified_date,
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        self._note_on_partner(
+            self.env._(
+                "Request %(name)s: answer due by %(date)s (extended).",
+                name=self.name,
+                date=self.deadline_date,
+            )
+        )
+        return True
+
+    def action_invite_to_portal(self):
+        """Give the customer a portal login (the download link opens only after logging in).
+
+        Odoo's portal invitation: a user for the request's own contact, and
+        an e-mail to set the password.  Only the request's contact, never an
+        employee, and only by whoever may handle the request.
+        """
+        self.check_access("write")
+        for request in self:
+            partner = request.partner_id
+            if request.state in CLOSED_STATES:
+                raise UserError(self.env._("This request is closed already."))
+            if not partner.email:
+                raise UserError(
+                    self.env._(
+                        "%(name)s has no e-mail address: the invitation is sent by e-mail.",
+                        name=partner.display_name,
+                    )
+                )
+            # sudo: the portal wizard is Odoo administrators' tool; whoever may
+            # handle this request invites its own customer, nobody else.
+            Wizard = self.env["portal.wizard"].sudo()
+            wizard = Wizard.create({"partner_ids": [(6, 0, partner.ids)]})
+            line = wizard.user_ids.filtered(lambda u, p=partner: u.partner_id == p)
+            if line.is_internal:
+                raise UserError(
+                    self.env._(
+                        "%(name)s is an employee: no portal login is made for them.",
+                        name=partner.display_name,
+                    )
+                )
+            if line.is_portal:
+                raise UserError(
+                    self.env._("%(name)s has a portal login already.", name=partner.display_name)
+                )
+            line.action_grant_access()
+            request.message_post(
+                body=self.env._(
+                    "%(name)s was invited to the portal (%(email)s) to open the download link.",
+                    name=partner.display_name,
+                    email=partner.email,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        self.invalidate_recordset(["customer_user_id"])
+        return True
+
     def _check_deliverable(self):
         for request in self:
             if request.state != "identity_checked":
@@ -267,6 +533,7 @@ class CallRecordingRequest(models.Model):
         # call, but the customer is owed all of theirs.
         calls = self.call_ids.sudo().filtered("has_audio")
         Attachment = self.env["ir.attachment"].sudo()
+        tz_name = self._customer_tz()
         entries = []
         for call in calls:
             attachment = call._get_playable_audio_attachment()
@@ -284,7 +551,10 @@ class CallRecordingRequest(models.Model):
                     arcname=call._audio_download_name(),
                     metadata={
                         "reference": call.name,
-                        "date": fields.Datetime.to_string(call.start_datetime),
+                        "announced_reference": call.name if call.reserved_date else "",
+                        "provider_call_id": call.external_id or "",
+                        "date": handover.local_iso(call.start_datetime, tz_name),
+                        "time_zone": tz_name,
                         "duration_seconds": call.duration,
                         "direction": call.direction,
                         "line": call.line_id.name or "",
@@ -300,7 +570,10 @@ class CallRecordingRequest(models.Model):
             with open(path, "rb") as fp:
                 data = fp.read()
         # sudo (Attachment): the request's own package, replaced by the system.
-        self.package_id.sudo().unlink()
+        old = self.package_id.sudo()
+        old_fnames = {a.store_fname for a in old if a.store_fname}
+        old.unlink()
+        self.env["call.recording"]._delete_files_after_commit(old_fnames)
         filename = f"{self.name.replace('/', '-')}_recordings.zip"
         package = Attachment.create(
             {
@@ -311,11 +584,25 @@ class CallRecordingRequest(models.Model):
                 "res_id": self.id,
             }
         )
+        keep_days = self.company_id.call_recording_package_keep_days or 7
         evidence.writer(self).write(
             {
                 "package_id": package.id,
                 "package_sha256": hashlib.sha256(data).hexdigest(),
                 "package_size": len(data),
+                "package_content": "\n".join(
+                    json.dumps(
+                        {
+                            "reference": e.metadata["reference"],
+                            "provider_call_id": e.metadata["provider_call_id"],
+                            "sha256": e.metadata["sha256"],
+                        },
+                        ensure_ascii=False,
+                    )
+                    for e in entries
+                ),
+                "package_delete_date": fields.Datetime.now() + timedelta(days=keep_days),
+                "package_deleted_date": False,
             }
         )
         return package
@@ -352,16 +639,81 @@ class CallRecordingRequest(models.Model):
             return package.browse()
         return package
 
-    def _mark_delivered(self, method, note):
+    def _mark_delivered(self, method, note, delete_after):
         evidence.writer(self).write(
             {
                 "state": "delivered",
                 "delivered_date": fields.Datetime.now(),
                 "delivery_method": method,
+                "package_delete_date": delete_after,
             }
         )
         self.activity_ids.action_done()
         self._note_on_partner(note)
+
+    def _send_to_customer(self, body, attachments=None):
+        """Post ``body`` to the customer from the request's chatter and send its e-mail now.
+
+        Returns ``(message, failure)``: ``failure`` is why the e-mail did not
+        reach the customer's mail server (the SMTP refusal), or False.
+        """
+        self.ensure_one()
+        message = self.message_post(
+            body=body,
+            partner_ids=self.partner_id.ids,
+            attachment_ids=attachments.ids if attachments else [],
+            subtype_xmlid="mail.mt_comment",
+            message_type="comment",
+            mail_auto_delete=False,
+        )
+        # sudo: the e-mail of this message, sent now (not after the commit, nor
+        # by the queue), so that its outcome is known here.
+        mails = self.env["mail.mail"].sudo().search([("mail_message_id", "=", message.id)])
+        mails.filtered(lambda m: m.state == "outgoing").send(raise_exception=False)
+        # sudo: the notification's status, for the manager who sent it.
+        notification = message.sudo().notification_ids.filtered(
+            lambda n: n.res_partner_id == self.partner_id and n.notification_type == "email"
+        )
+        if not notification:
+            return message, self.env._("no e-mail was sent to %(name)s", name=self.partner_id.name)
+        if notification.notification_status in ("exception", "bounce", "canceled"):
+            reason = mails.filtered("failure_reason")[:1].failure_reason
+            return message, (
+                reason
+                or notification.failure_reason
+                or notification.failure_type
+                or self.env._("not delivered")
+            )
+        return message, False
+
+    def _undelivered(self, method, failure):
+        """A hand-over whose e-mail failed: said on the request, nothing handed over."""
+        self.ensure_one()
+        _logger.info("Hand-over %s by %s not delivered: %s", self.name, method, failure)
+        self.message_post(
+            body=self.env._(
+                "The e-mail to %(name)s failed (%(reason)s): nothing was handed over. "
+                "Check the address or the outgoing mail server and send it again.",
+                name=self.partner_id.display_name,
+                reason=failure,
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Not handed over"),
+                "message": self.env._(
+                    "The e-mail to %(name)s failed: %(reason)s",
+                    name=self.partner_id.display_name,
+                    reason=failure,
+                ),
+                "type": "danger",
+                "sticky": True,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_send_by_email(self):
         """E-mail the package to the customer from the request's chatter."""
@@ -371,18 +723,19 @@ class CallRecordingRequest(models.Model):
             if not request.partner_id.email:
                 raise UserError(self.env._("The customer has no e-mail address."))
             package = request._handover_package() or request._build_package()
-            request.message_post(
-                body=self.env._(
+            _message, failure = request._send_to_customer(
+                self.env._(
                     "Dear %(name)s, please find attached the recordings of your calls "
-                    "(request %(request)s). This copy is free of charge.",
+                    "(request %(request)s). This copy is free of charge. The file is kept "
+                    "on our side until %(date)s.",
                     name=request.partner_id.name,
                     request=request.name,
+                    date=request._local_text(request.package_delete_date),
                 ),
-                partner_ids=request.partner_id.ids,
-                attachment_ids=package.ids,
-                subtype_xmlid="mail.mt_comment",
-                message_type="comment",
+                attachments=package,
             )
+            if failure:
+                return request._undelivered("email", failure)
             request._mark_delivered(
                 "email",
                 self.env._(
@@ -390,6 +743,7 @@ class CallRecordingRequest(models.Model):
                     name=request.name,
                     sha=request.package_sha256,
                 ),
+                request.package_delete_date,
             )
         return True
 
@@ -418,39 +772,91 @@ class CallRecordingRequest(models.Model):
         base = self.get_base_url()
         return f"{base}/call_recording/request/{self.id}/download?token={self._make_token()}"
 
+    def _check_link_reachable(self):
+        """The link opens only after the customer logs in: a login and an address first."""
+        self.ensure_one()
+        if not self.customer_user_id:
+            raise UserError(
+                self.env._(
+                    "%(name)s has no portal login, and the link opens only after logging "
+                    "in: invite them to the portal first.",
+                    name=self.partner_id.display_name,
+                )
+            )
+        if not self.partner_id.email:
+            raise UserError(
+                self.env._(
+                    "%(name)s has no e-mail address: the link cannot reach them.",
+                    name=self.partner_id.display_name,
+                )
+            )
+
     def action_share_link(self):
-        """Deliver through a personal link: only the customer's own login opens it."""
+        """Deliver through a personal link: only the customer's own login opens it.
+
+        Handed over only when the link reached someone who can open it: the
+        customer has a portal login and an e-mail address, and the e-mail
+        was accepted by the mail server.
+        """
         self.check_access("write")
         self._check_deliverable()
         for request in self:
+            request._check_link_days()
+            request._check_link_reachable()
             if not request._handover_package():
                 request._build_package()
-            evidence.writer(request).write(
-                {"link_expiry": fields.Datetime.now() + timedelta(days=LINK_VALID_DAYS)}
-            )
-            url = request._download_url()
-            request.message_post(
-                body=self.env._(
+            expiry = fields.Datetime.now() + timedelta(days=request.link_days)
+            evidence.writer(request).write({"link_expiry": expiry})
+            _message, failure = request._send_to_customer(
+                self.env._(
                     "Dear %(name)s, your recordings (request %(request)s) can be downloaded "
-                    "until %(date)s after logging in: %(url)s. This copy is free of charge.",
+                    "until %(date)s after logging in as %(login)s: %(url)s. This copy is free "
+                    "of charge.",
                     name=request.partner_id.name,
                     request=request.name,
-                    date=request.link_expiry,
-                    url=url,
-                ),
-                partner_ids=request.partner_id.ids,
-                subtype_xmlid="mail.mt_comment",
-                message_type="comment",
+                    date=request._local_text(expiry),
+                    login=request.customer_user_id.sudo().login,
+                    url=request._download_url(),
+                )
             )
+            if failure:
+                # the link was not sent: it must not open either
+                evidence.writer(request).write({"link_expiry": False})
+                return request._undelivered("link", failure)
             request._mark_delivered(
                 "link",
                 self.env._(
                     "Download link for request %(name)s sent, valid until %(date)s.",
                     name=request.name,
-                    date=request.link_expiry,
+                    date=request._local_text(expiry),
                 ),
+                expiry,
             )
         return True
+
+    def _log_download(self, access_type):
+        """The customer's download of the package (or a refused attempt), in the access log."""
+        self.ensure_one()
+        httprequest = http.request.httprequest if http.request else None
+        # sudo: written by the system for the user whose download it is.
+        return (
+            self.env["call.recording.access.log"]
+            .sudo()
+            .create(
+                {
+                    "request_id": self.id,
+                    "call_reference": self.name,
+                    "company_id": self.company_id.id,
+                    "user_id": self.env.uid,
+                    "access_type": access_type,
+                    "ip_address": httprequest.remote_addr if httprequest else False,
+                    "user_agent": (
+                        (httprequest.user_agent.string or "")[:256] if httprequest else ""
+                    )
+                    or False,
+                }
+            )
+        )
 
     def action_open_downloads(self):
         self.ensure_one()

@@ -42,8 +42,10 @@ _TOKEN = object()
 #: ``call.recording``: written by the system only, on create and on write.
 CALL_EVIDENCE = frozenset(
     {
-        # the reference told to the caller
+        # the reference told to the caller, and when it was reserved for that
         "name",
+        "reserved_date",
+        "awaiting_delivery",
         # the recording and what the system measured of it
         "audio",
         "recording_status",
@@ -65,6 +67,7 @@ CALL_EVIDENCE = frozenset(
         "partner_match",
         "partner_match_count",
         # the legal basis, decided when the call arrives, and the consent
+        "consent_deadline",
         "line_id",
         "legal_basis",
         "retention_date",
@@ -104,10 +107,17 @@ REQUEST_EVIDENCE = frozenset(
     {
         "name",
         "state",
+        "first_deadline_date",
         "deadline_date",
+        "extension_months",
+        "extension_reason",
+        "extension_notified_date",
         "package_id",
         "package_sha256",
         "package_size",
+        "package_content",
+        "package_delete_date",
+        "package_deleted_date",
         "delivered_date",
         "delivery_method",
         "link_expiry",

@@ -9,6 +9,7 @@ BEARER_RE = re.compile(r"^bearer\s+(\S+)\s*$", re.IGNORECASE)
 
 
 PUSH_PATH = "/call_recording/push"
+RESERVE_PATH = "/call_recording/reserve"
 
 
 class IrHttp(models.AbstractModel):
@@ -39,7 +40,13 @@ class IrHttp(models.AbstractModel):
         )
         from .call_recording_push import PushBusy  # noqa: PLC0415
 
-        if request and request.httprequest.path == PUSH_PATH:
+        path = request.httprequest.path if request else None
+        if path == RESERVE_PATH:
+            if isinstance(exception, werkzeug.exceptions.RequestEntityTooLarge):
+                return too_large_response(request.env._("A reservation is a few fields only."))
+            if isinstance(exception, PushBusy):
+                return busy_response(exception)
+        if path == PUSH_PATH:
             if isinstance(exception, werkzeug.exceptions.RequestEntityTooLarge):
                 # sudo: the size limit is a setting integration users cannot read.
                 limit = request.env["call.recording"].sudo()._max_audio_size()

@@ -31,6 +31,12 @@ class ResPartner(models.Model):
     call_recording_count = fields.Integer(
         string="Call Count", compute="_compute_call_recording_count"
     )
+    call_recording_on_hold = fields.Boolean(
+        string="On Legal Hold",
+        compute="_compute_call_recording_on_hold",
+        groups="call_recording.group_call_recording_user",
+        help="An active legal hold names this customer: none of their calls is deleted.",
+    )
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_call_recording_ids(self):
@@ -65,15 +71,65 @@ class ResPartner(models.Model):
                     partner.call_recording_count += count
                 partner = partner.parent_id
 
+    def _call_recording_active_holds(self):
+        """The active customer-wide holds of these contacts' customers (of every company)."""
+        # sudo: whether a customer is held is shown to whoever sees the
+        # contact (a yes or no); the holds themselves stay managers'.
+        return (
+            self.env["call.recording.hold"]
+            .sudo()
+            .search(
+                [
+                    ("state", "=", "active"),
+                    ("partner_id.commercial_partner_id", "in", self.commercial_partner_id.ids),
+                ]
+            )
+        )
+
+    @api.depends_context("uid")
+    def _compute_call_recording_on_hold(self):
+        held = self._call_recording_active_holds().partner_id.commercial_partner_id
+        for partner in self:
+            partner.call_recording_on_hold = partner.commercial_partner_id in held
+
     def action_legal_hold(self):
-        """Open a new legal hold on all calls of this customer."""
+        """The customer's legal hold: the active one, or a new one prefilled for them."""
         self.ensure_one()
-        return {
+        customer = self.commercial_partner_id
+        Hold = self.env["call.recording.hold"]
+        Hold.check_access("create")
+        hold = Hold.search([("state", "=", "active"), ("partner_id", "=", customer.id)], limit=1)
+        action = {
             "type": "ir.actions.act_window",
             "res_model": "call.recording.hold",
             "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+        if hold:
+            action.update(res_id=hold.id, name=hold.name)
+        else:
+            action.update(
+                name=self.env._("Legal Hold: %(name)s", name=customer.display_name),
+                context={"default_partner_id": customer.id},
+            )
+        return action
+
+    def action_erase_consent_recordings(self):
+        """A standing refusal: list the earlier consent recordings, to erase them."""
+        self.ensure_one()
+        self.env["call.recording.consent.erase"].check_access("create")
+        wizard = self.env["call.recording.consent.erase"].create(
+            {"partner_id": self.commercial_partner_id.id}
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "call.recording.consent.erase",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
             "target": "new",
-            "context": {"default_partner_id": self.commercial_partner_id.id},
+            "name": self.env._("Erase Earlier Consent Recordings"),
         }
 
     def action_view_call_recordings(self):

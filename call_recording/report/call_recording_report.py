@@ -326,6 +326,7 @@ class CallRecordingReport(models.Model):
             ),
             "requests_open": 0,
             "requests_overdue": 0,
+            "unconfigured_lines": Call._unconfigured_lines(),
         }
         if Request.has_access("read"):
             figures["requests_open"] = Request.search_count(

@@ -13,3 +13,5 @@ from . import test_upload
 from . import test_import_providers
 from . import test_import_day
 from . import test_security
+from . import test_reservation
+from . import test_compliance_audit

@@ -299,7 +299,18 @@ class TestAccessHttp(HttpCase, CallRecordingCommon):
         self._login(self.agent_a)
         with mute_logger("odoo.http"):
             self.assertEqual(self.url_open(self._url(no_audio)).status_code, 404)
-        self.assertFalse(self._logs(self.call_a | self.call_b | self.call_other))
+        # nothing played or downloaded; each refusal is logged beside plays and downloads
+        logs = self._logs(self.call_a | self.call_b | self.call_other)
+        self.assertEqual(set(logs.mapped("access_type")), {"refused"})
+        self.assertEqual(
+            {(log.user_id, log.call_id) for log in logs},
+            {(user, call) for user, call, _status in cases},
+        )
+        missing = self.env["call.recording.access.log"].search(
+            [("call_reference", "=", "#999999999")]
+        )
+        self.assertEqual((missing.access_type, missing.user_id), ("refused", self.manager))
+        self.assertFalse(self._logs(no_audio), "a call without audio is no refusal")
 
     def test_audio_route_needs_login(self):
         self.authenticate(None, None)

@@ -64,7 +64,8 @@ class TestRecordingPolicy(ComplianceCommon):
         self.assertEqual(service.line_id, self.service_line)
         self.assertEqual(service.legal_basis, "legal")
         self.assertEqual(service.retention_date, date(2031, 1, 10))
-        self.assertEqual(service.metadata_retention_date, date(2036, 1, 10))
+        # call data follow the recording's term unless the company or the line says otherwise
+        self.assertEqual(service.metadata_retention_date, date(2031, 1, 10))
         self.assertEqual(service.announcement, f"A hívást rögzítjük, azonosítója: {service.name}.")
         news = self._line_call("+3615550200")
         self.assertEqual(news.legal_basis, "consent")
@@ -243,9 +244,14 @@ class TestPurgeAndHold(ComplianceCommon):
             return 100.0
 
         self.patch(Cron, "_commit_progress", commit_progress)
+        references = {call.id: call.name for call in self.ours}
         self.env["call.recording"]._cron_purge(batch_size=1)
-        self.assertEqual(self.old_news.recording_status, "purged")
-        self.assertEqual(self.held_news.recording_status, "purged")
+        # the audio went, then the call data whose term (that of the audio) is over too
+        Log = self.env["call.recording.purge.log"]
+        for call in (self.old_news, self.held_news, self.old_service):
+            logs = Log.search([("call_reference", "=", references[call.id])])
+            self.assertEqual(sorted(logs.mapped("what")), ["audio", "call"], references[call.id])
+            self.assertFalse(call.exists())
         self.assertEqual(self.new_news.recording_status, "available")
         self.assertTrue(all(p in (0, 1) for p, _r in progress))
         self.assertGreaterEqual(sum(p for p, _r in progress), 3)
@@ -365,16 +371,17 @@ class TestHandOverRequest(ComplianceCommon):
 
     def test_deadline(self):
         request = self._request()
-        self.assertEqual(request.deadline_date, date(2026, 4, 1))
-        self.company.call_recording_request_days = 15
-        self.assertEqual(self._request().deadline_date, date(2026, 3, 17))
+        # one calendar month from receipt (GDPR Art. 12(3)), not 30 days
+        self.assertEqual(request.deadline_date, date(2026, 4, 2))
+        self.assertEqual(self._request(received_date="2026-01-31").deadline_date, date(2026, 2, 28))
+        self.assertEqual(self._request(received_date="2028-01-31").deadline_date, date(2028, 2, 29))
         self.assertRegex(request.name, r"^REQ/\d{4}/\d{4}$")
         self.assertTrue(request.is_overdue)
         Request = self.env["call.recording.request"]
         self.assertIn(request, Request.search([("is_overdue", "=", True)]))
         note = self.customer.message_ids.filtered(lambda m: request.name in (m.body or ""))
         self.assertTrue(note, "the request is noted on the customer")
-        self.assertEqual(request.activity_ids.date_deadline, date(2026, 4, 1))
+        self.assertEqual(request.activity_ids.date_deadline, date(2026, 4, 2))
 
     def test_covers_all_customer_calls_even_of_other_agents(self):
         request = self._request()
@@ -462,8 +469,10 @@ class TestHandOverLink(HttpCase, ComplianceCommon):
         token = token if token is not None else self.request._make_token()
         return f"/call_recording/request/{self.request.id}/download?token={token}"
 
-    def _logs(self):
-        return self.env["call.recording.access.log"].search([("request_id", "=", self.request.id)])
+    def _logs(self, access_type="handover"):
+        return self.env["call.recording.access.log"].search(
+            [("request_id", "=", self.request.id), ("access_type", "=", access_type)]
+        )
 
     def test_customer_downloads(self):
         self.assertEqual(self.request.state, "delivered")
@@ -489,6 +498,9 @@ class TestHandOverLink(HttpCase, ComplianceCommon):
                 with self.subTest(token=token):
                     self.assertEqual(self.url_open(self._path(token)).status_code, 404)
         self.assertFalse(self._logs())
+        # each refused attempt is logged beside the downloads
+        self.assertEqual(len(self._logs("refused")), 3)
+        self.assertEqual(self._logs("refused").user_id, self.customer_user)
 
     def test_other_user(self):
         for login in ("cr_stranger", "cr_agent_a", "cr_manager"):
@@ -496,6 +508,10 @@ class TestHandOverLink(HttpCase, ComplianceCommon):
             with self.subTest(login=login), mute_logger("odoo.http"):
                 self.assertEqual(self.url_open(self._path()).status_code, 403)
         self.assertFalse(self._logs())
+        self.assertEqual(
+            set(self._logs("refused").user_id.mapped("login")),
+            {"cr_stranger", "cr_agent_a", "cr_manager"},
+        )
 
     def test_expired(self):
         self.authenticate("cr_customer", "cr_customer")
@@ -503,6 +519,7 @@ class TestHandOverLink(HttpCase, ComplianceCommon):
         with freeze_time("2099-01-01"), mute_logger("odoo.http"):
             self.assertEqual(self.url_open(self._path(token)).status_code, 404)
         self.assertFalse(self._logs())
+        self.assertEqual(self._logs("refused").user_id, self.customer_user)
 
     def test_needs_login(self):
         self.authenticate(None, None)

@@ -339,6 +339,62 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         self.assertIn(f'SET VARIABLE CALLREC_REFERENCE "{call.name}"', commands)
         self.assertEqual(json.loads(result.stderr)["reference"], call.name)
 
+    def test_example_asterisk_reserve_announce_then_push(self):
+        """The dialplan's two steps: reserve at the start (the reference to
+        announce), push at hang-up; one call, one reference."""
+        agi_environment = (
+            "agi_request: call_recording_push.agi\n"
+            "agi_channel: PJSIP/trunk-00000012\n"
+            "agi_uniqueid: 1763627500.18\n"
+            f"agi_callerid: {CUSTOMER_NUMBER.replace(' ', '')}\n"
+            "agi_dnid: unknown\n"
+            "agi_extension: 15550100\n"
+            "\n"
+        )
+        script = str(EXAMPLES / "asterisk" / "call_recording_push.agi")
+        reserved = self._run(
+            [
+                sys.executable,
+                script,
+                "--agi",
+                "--reserve",
+                "--direction=inbound",
+                f"--callee={LINE_NUMBER.replace(' ', '')}",
+            ],
+            stdin=agi_environment,
+        )
+        self.assertEqual(reserved.returncode, 0, reserved.stderr)
+        call = self._calls("1763627500.18")
+        self.assertEqual(len(call), 1)
+        self.assertTrue(call.awaiting_delivery and call.reserved_date)
+        commands = reserved.stdout.splitlines()
+        self.assertIn(f'SET VARIABLE CALLREC_REFERENCE "{call.name}"', commands)
+        self.assertIn('SET VARIABLE CALLREC_RESERVED "1"', commands)
+        self.assertIn('SET VARIABLE CALLREC_STATUS "201"', commands)
+        # at hang-up, the hang-up handler pushes the recording
+        path = self._file("1763627500.18.wav", self.audio_1)
+        pushed = self._run(
+            [
+                sys.executable,
+                script,
+                "--agi",
+                f"--file={path}",
+                "--direction=inbound",
+                "--start=1763627500",
+                "--duration=30",
+                "--status=ANSWER",
+                f"--callee={LINE_NUMBER.replace(' ', '')}",
+            ],
+            stdin=agi_environment,
+        )
+        self.assertEqual(pushed.returncode, 0, pushed.stderr)
+        call.invalidate_recordset()
+        self.assertEqual(len(self._calls("1763627500.18")), 1)
+        self.assertIn(f'SET VARIABLE CALLREC_REFERENCE "{call.name}"', pushed.stdout.splitlines())
+        self.assertFalse(call.awaiting_delivery)
+        self.assertEqual(call.audio_sha256, sha256(self.audio_1))
+        self.assertEqual(call.duration, 30)
+
     # ------------------------------------------------------------------
     # What the integration user may do
     # ------------------------------------------------------------------

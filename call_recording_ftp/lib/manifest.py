@@ -2,7 +2,10 @@
 
 Written as JSON (complete, typed) and CSV (for a spreadsheet) beside the
 recordings, so the customer can check the archive without Odoo.  No CSV
-cell can start a spreadsheet formula (the core's ``lib/safe.py``).
+cell can start a spreadsheet formula (the core's ``lib/safe.py``).  When a
+listed file is deleted from the server, the manifest is written again with
+that file's ``removed`` reason and without its personal data
+(:func:`redacted`).
 """
 
 import csv
@@ -28,7 +31,12 @@ COLUMNS = [
     "size",
     "sha256",
     "mimetype",
+    "removed",
 ]
+#: What a manifest no longer says of a file deleted from the server (a refused
+#: consent, the end of its retention): the other party's number, and the
+#: path, which may name them.  Our own copies follow the deletion.
+PERSONAL_COLUMNS = ("number", "remote_path")
 
 
 def manifest_json(batch, entries):
@@ -53,3 +61,8 @@ def manifest_paths(folder, batch_name):
     """Remote paths of a batch's two manifest files."""
     prefix = f"{folder.rstrip('/')}/{batch_name}" if folder else batch_name
     return f"{prefix}.json", f"{prefix}.csv"
+
+
+def redacted(entry, reason):
+    """A manifest entry of a file deleted from the server: its facts, not its personal data."""
+    return {**entry, **dict.fromkeys(PERSONAL_COLUMNS, ""), "removed": reason}

@@ -101,8 +101,13 @@ class ExportSink:
         """The batch facts heading a manifest (JSON-serialisable)."""
         return {"name": batch_name, "files": count, "bytes": size}
 
-    def manifest_written(self, paths):
-        """The batch's manifest files are on the server."""
+    def manifest_written(self, paths, keys=()):
+        """The batch's manifest files are on the server; ``keys``: the files it lists."""
+
+    def manifest_rewrites(self):
+        """``[(remote path, bytes)]`` of manifests to write again after the deletions
+        (their deleted files' personal data removed)."""
+        return []
 
     def manifest_failed(self, batch_name, error):
         """The batch's manifest could not be written (its files stay sent)."""
@@ -320,7 +325,10 @@ class ExportRunner:
         state.manifest_written.append(outcome.key.path)
         if not state.manifest_waiting:
             state.manifest_done = True
-            self.sink.manifest_written(sorted(state.manifest_written, key=_json_first))
+            self.sink.manifest_written(
+                sorted(state.manifest_written, key=_json_first),
+                [item.key for item, _result in state.sent],
+            )
 
     def _working_connection(self, uploaders, verifiers):
         """A connection for manifests and deletions: one not broken, or a new one."""
@@ -348,11 +356,12 @@ class ExportRunner:
             # that this batch has no manifest on the server.
             self.sink.manifest_failed(state.name, exc)
             return False
-        self.sink.manifest_written(paths)
+        self.sink.manifest_written(paths, [item.key for item, _result in state.sent])
         return True
 
     def _delete_remote(self, transport):
-        """Delete the copies the sink says must go (refused or purged, not held)."""
+        """Delete the copies the sink says must go (refused or purged, not held),
+        then write again the manifests that listed them, without their personal data."""
         for key, remote_path in self.sink.deletions():
             try:
                 transport.delete(remote_path)
@@ -363,3 +372,10 @@ class ExportRunner:
                     return
                 continue
             self.sink.deleted(key)
+        for path, data in self.sink.manifest_rewrites():
+            try:
+                upload_bytes(transport, data, path)
+            except TransferError as exc:
+                self.sink.manifest_failed(path, exc)
+                if exc.breaks_connection:
+                    return

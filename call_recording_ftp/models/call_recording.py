@@ -99,9 +99,18 @@ class CallRecording(models.Model):
     # Compliance: deletions reach the export servers
     # ------------------------------------------------------------------
 
+    def unlink(self):
+        # The call's data go: the paths of its copies already deleted from the
+        # servers (which may name the other party) go with them.
+        # sudo: export records are the system's.
+        self.sudo().export_ids.filtered(lambda e: e.state in ("deleted", "cancelled")).write(
+            {"remote_path": False}
+        )
+        return super().unlink()
+
     def _remove_audio(self, status="none"):
         res = super()._remove_audio(status=status)
-        if status in ("refused", "purged"):
+        if status in ("refused", "purged", "no_consent"):
             self._queue_remote_deletion(status)
         return res
 
@@ -128,6 +137,11 @@ class CallRecording(models.Model):
                 ("legal_hold", "=", False),
             ]
         )
+
+    @api.model
+    def _stored_audio_statuses(self):
+        # a recording kept on an export server only is still kept
+        return (*super()._stored_audio_statuses(), "remote")
 
     @api.model
     def _metadata_due_domain(self):

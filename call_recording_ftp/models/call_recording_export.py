@@ -7,6 +7,7 @@ from odoo.exceptions import ValidationError
 
 from odoo.addons.call_recording.lib.audio import AUDIO_EXTENSIONS
 
+from ..lib import manifest as manifest_lib
 from ..lib import retry as retry_lib
 from ..lib import template as template_lib
 from ..lib.errors import TransferError
@@ -58,12 +59,22 @@ class CallRecordingExport(models.Model):
         help="The server computed the checksum itself; otherwise the size was checked.",
     )
     exported_date = fields.Datetime(readonly=True)
+    manifest_path = fields.Char(
+        string="Listed in Manifest",
+        readonly=True,
+        help="The manifest (JSON, beside its CSV) that lists this file on the server.",
+    )
     run_id = fields.Many2one("call.recording.export.run", readonly=True)
     attempt_count = fields.Integer(string="Failed Attempts", readonly=True)
     next_attempt_date = fields.Datetime(string="Next Attempt", readonly=True)
     last_error = fields.Text(readonly=True)
     delete_reason = fields.Selection(
-        [("refused", "Consent refused"), ("purged", "Retention period over")], readonly=True
+        [
+            ("refused", "Consent refused"),
+            ("purged", "Retention period over"),
+            ("no_consent", "No consent noted in time"),
+        ],
+        readonly=True,
     )
     deleted_date = fields.Datetime(string="Deleted on Server On", readonly=True)
     fetched_date = fields.Datetime(string="Last Fetched Back", readonly=True)
@@ -131,15 +142,13 @@ class CallRecordingExport(models.Model):
     def _mark_deleted(self, run):
         """The copy on the server is gone (a refused consent or the end of retention)."""
         self.ensure_one()
-        self.write({"state": "deleted", "deleted_date": fields.Datetime.now()})
+        vals = {"state": "deleted", "deleted_date": fields.Datetime.now()}
+        if not self.call_id:
+            vals["remote_path"] = False  # the call's data are gone: so is its path
+        self.write(vals)
         run.deleted_count += 1
-        run._add_log(
-            self.env._(
-                "%(call)s: deleted from the server (%(path)s).",
-                call=self.call_reference,
-                path=self.remote_path,
-            )
-        )
+        # the reference, not the path (which may name the other party)
+        run._add_log(self.env._("%(call)s: deleted from the server.", call=self.call_reference))
         if self.call_id:
             self.call_id.message_post(
                 body=self.env._(
@@ -186,6 +195,26 @@ class CallRecordingExport(models.Model):
             "company": call.company_id.name,
             "mimetype": call.audio_mimetype,
         }
+
+    def _manifest_row(self):
+        """This file's entry in its manifest, as written again after a deletion.
+
+        A file deleted from the server keeps its facts (reference, size,
+        SHA-256) and says why it went, without its personal data.
+        """
+        self.ensure_one()
+        entry = (
+            self._manifest_entry()
+            if self.call_id
+            else {"reference": self.call_reference, "company": self.company_id.name}
+        )
+        entry.update(remote_path=self.remote_path or "", size=self.size, sha256=self.sha256)
+        if self.state in ("deleted", "to_delete") or not self.call_id:
+            reason = dict(self._fields["delete_reason"]._description_selection(self.env)).get(
+                self.delete_reason, ""
+            )
+            return manifest_lib.redacted(entry, reason or self.env._("deleted"))
+        return entry
 
     @api.model
     def _audio_opener(self, attachment):

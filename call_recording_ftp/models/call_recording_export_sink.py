@@ -3,6 +3,7 @@
 from odoo import fields
 from odoo.fields import Domain
 
+from ..lib import manifest as manifest_lib
 from ..lib import template as template_lib
 from ..lib.errors import TransferError
 from ..lib.runner import ExportSink, FileToSend
@@ -25,6 +26,7 @@ class ExportRunSink(ExportSink):
         self.seen = set()
         self.time_left = float("inf")
         self.Export = self.env["call.recording.export"].sudo()
+        self.rewrite = set()  # manifests to write again after this run's deletions
 
     # -- what to send --------------------------------------------------------
 
@@ -94,10 +96,37 @@ class ExportRunSink(ExportSink):
             "bytes": size,
         }
 
-    def manifest_written(self, paths):
+    def manifest_written(self, paths, keys=()):
         self.run.manifest_paths = "".join(
             f"{line}\n" for line in [*(self.run.manifest_paths or "").split(), *paths]
         )
+        json_path = next((path for path in paths if path.endswith(".json")), False)
+        if keys and json_path:
+            self.Export.browse(list(keys)).write({"manifest_path": json_path})
+
+    def manifest_rewrites(self):
+        """The manifests that listed a file deleted in this run, written again:
+        their other files as they were, the deleted ones without personal data."""
+        files = []
+        for json_path in sorted(self.rewrite):
+            exports = self.Export.search(
+                [("target_id", "=", self.target.id), ("manifest_path", "=", json_path)],
+                order="id",
+            )
+            entries = [export._manifest_row() for export in exports]
+            name = json_path.rsplit("/", 1)[-1].removesuffix(".json")
+            facts = {
+                **self.manifest_facts(name, len(entries), sum(e["size"] or 0 for e in entries)),
+                "run_started": fields.Datetime.to_string(exports[:1].run_id.start_date),
+                "rewritten": fields.Datetime.to_string(fields.Datetime.now()),
+            }
+            csv_path = json_path.removesuffix(".json") + ".csv"
+            files += [
+                (json_path, manifest_lib.manifest_json(facts, entries)),
+                (csv_path, manifest_lib.manifest_csv(entries)),
+            ]
+        self.rewrite.clear()
+        return files
 
     def manifest_failed(self, batch_name, error):
         self.run.error_count += 1
@@ -111,7 +140,10 @@ class ExportRunSink(ExportSink):
         return [(export.id, export.remote_path) for export in self.target._deletable_exports()]
 
     def deleted(self, key):
-        self.Export.browse(key)._mark_deleted(self.run)
+        export = self.Export.browse(key)
+        export._mark_deleted(self.run)
+        if export.manifest_path:
+            self.rewrite.add(export.manifest_path)
 
     def delete_failed(self, key, error):
         export = self.Export.browse(key)

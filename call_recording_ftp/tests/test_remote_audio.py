@@ -1,3 +1,6 @@
+import csv
+import io
+import json
 from datetime import timedelta
 
 from odoo import fields
@@ -136,6 +139,48 @@ class TestRemoteAudio(FtpExportCommon):
             self.env["call.recording"].search(self.env["call.recording"]._metadata_due_domain()),
         )
 
+    def test_manifests_and_our_records_follow_the_purge(self):
+        """What we wrote of a purged call stops naming the other party: the
+        batch's manifests on the server, the export's path, the run's log."""
+        target = self.target_ftp
+        target.path_template = "{year}/{reference}_{number}.{ext}"  # the number in the path
+        target._run()
+        export_a, export_b = self.call_a.export_ids, self.call_b.export_ids
+        self.assertTrue(export_a.manifest_path)
+        self.assertEqual(export_a.manifest_path, export_b.manifest_path, "one batch")
+        listing = self.on_server(target, export_a.manifest_path)
+        sheet = self.on_server(target, export_a.manifest_path.removesuffix(".json") + ".csv")
+        number = self.call_a.external_number_e164.lstrip("+")
+        old_path = export_a.remote_path
+        self.assertIn(number, old_path)
+        reference = self.call_a.name
+        past = fields.Date.today() - timedelta(days=1)
+        evidence.writer(self.call_a).write(
+            {"retention_date": past, "metadata_retention_date": past}
+        )
+        with self.no_commit():
+            self.env["call.recording"]._cron_purge()
+        self.assertFalse(self.call_a.exists(), "audio and call data both past their date")
+        self.assertEqual(export_a.state, "to_delete", "the server copy is still to delete")
+        run = target._run()
+        self.assertEqual(export_a.state, "deleted")
+        self.assertFalse(self.on_server(target, old_path).exists())
+        rows = {row["reference"]: row for row in json.loads(listing.read_text())["files"]}
+        self.assertEqual((rows[reference]["number"], rows[reference]["remote_path"]), ("", ""))
+        self.assertEqual(rows[reference]["removed"], "Retention period over")
+        self.assertEqual(rows[reference]["sha256"], export_a.sha256, "its facts stay")
+        kept = rows[self.call_b.name]
+        self.assertEqual(kept["number"], self.call_b.external_number_e164)
+        self.assertEqual(kept["remote_path"], export_b.remote_path)
+        self.assertEqual(kept["removed"], None)
+        csv_rows = {row["reference"]: row for row in csv.DictReader(io.StringIO(sheet.read_text()))}
+        self.assertEqual(csv_rows[reference]["number"], "")
+        self.assertNotIn(old_path, sheet.read_text())
+        # our own records: no path, and a log that names the reference only
+        self.assertFalse(export_a.remote_path)
+        self.assertNotIn(old_path, run.log or "")
+        self.assertIn(reference, run.log)
+
     def test_queued_deletion_waits_for_legal_hold(self):
         self.target_ftp._run()
         call = self.call_a
@@ -269,5 +314,6 @@ class TestPlaybackRoute(HttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.content, audio)
         log = self.env["call.recording.access.log"].search([("call_id", "=", call.id)])
-        self.assertEqual(log.user_id, agent)
-        self.assertEqual(log.access_type, "play")
+        played = log.filtered(lambda entry: entry.access_type == "play")
+        self.assertEqual(played.user_id, agent)
+        self.assertEqual((log - played).access_type, "refused", "the other user's attempt")

@@ -290,6 +290,35 @@ class FakeAircall(FakeProvider):
             "data": data,
         }
 
+    def ringing_payload(self, ext_id):
+        """The ``call.ringing_on_agent`` event: the call rings on its agent's phone.
+
+        Aircall's webhook events list: sent when a call rings on an agent,
+        the call object with its ``user`` and nothing of its end yet
+        (``status`` "initial", no ``answered_at``, ``ended_at``, duration or
+        recording); its timestamp is the call's start.
+        """
+        with self.lock:
+            call = self.calls[ext_id]
+        data = self.call_json(call)
+        data.update(
+            status="initial",
+            answered_at=None,
+            ended_at=None,
+            duration=None,
+            recording=None,
+            voicemail=None,
+            asset=None,
+            missed_call_reason=None,
+        )
+        return {
+            "resource": "call",
+            "event": "call.ringing_on_agent",
+            "timestamp": int(call.start.timestamp()),
+            "token": self.webhook_token,
+            "data": data,
+        }
+
     def sign_webhook(self, url, params_or_body):
         """Aircall does not sign: the body carries the webhook token."""
         return {**params_or_body, "token": self.webhook_token}

@@ -463,6 +463,28 @@ class FakeTwilio(FakeProvider):
             "ErrorCode": "0",
         }
 
+    def ringing_payload(self, ext_id, status="ringing"):
+        """The call-progress ``statusCallback`` Twilio POSTs for the ``<Dial><Client>``
+        leg of an inbound call put through to an agent (``statusCallbackEvent``
+        "initiated ringing answered completed"): the child leg's ``CallSid``,
+        its ``ParentCallSid``, ``To=client:NAME``, ``Direction=outbound-dial``,
+        ``CallbackSource=call-progress-events``."""
+        with self.lock:
+            call = self.calls[ext_id]
+        return {
+            "AccountSid": self.login,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self.child_sid(ext_id),
+            "ParentCallSid": ext_id,
+            "CallStatus": status,
+            "Direction": "outbound-dial",
+            "From": call.caller or "",
+            "To": f"client:{call.agent_id}",
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": "1" if status == "ringing" else "0",
+            "Timestamp": _rfc2822(call.start),
+        }
+
     def sign_webhook(self, url, params_or_body):
         """Headers Twilio sends: ``X-Twilio-Signature`` over ``url`` and the form.
 

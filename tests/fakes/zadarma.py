@@ -18,7 +18,9 @@ zadarma/openapi spec and zadarma/user-api-py-v1 ``zadarma/api.py``):
   for ``call_id=``);
 * NOTIFY_RECORD notifications (``pbx_call_id``, ``call_id_with_rec``)
   signed in ``Signature`` = base64(hex(HMAC-SHA1(secret, pbx_call_id +
-  call_id_with_rec))).
+  call_id_with_rec))); NOTIFY_INTERNAL and NOTIFY_OUT_START (a call on an
+  extension) signed over ``caller_id + called_did + call_start`` and
+  ``internal + destination + call_start``.
 
 Guesses: the HTTP status of errors (400 for bad parameters, 404 with
 "Record not found" while a recording is missing or not ready, 429 with
@@ -232,8 +234,31 @@ class FakeZadarma(FakeProvider):
             "call_id_with_rec": call.extra["call_id"],
         }
 
+    def start_payload(self, ext_id, event="NOTIFY_INTERNAL"):
+        """The form Zadarma POSTs when a call reaches an extension (NOTIFY_INTERNAL:
+        ``call_start, pbx_call_id, caller_id, called_did, internal``) or an
+        extension dials out (NOTIFY_OUT_START: ``call_start, pbx_call_id,
+        destination, internal``); ``call_start`` in the account's local time."""
+        with self.lock:
+            call = self.calls[ext_id]
+        form = {"event": event, "call_start": self.wall(call.start), "pbx_call_id": ext_id}
+        if event == "NOTIFY_OUT_START":
+            form.update(destination=call.callee or "", internal=call.agent_id or "")
+        else:
+            form.update(
+                caller_id=call.caller or "", called_did=call.callee or "", internal=call.agent_id
+            )
+        return form
+
     def sign_webhook(self, url, params_or_body):
-        """The ``Signature`` header of a NOTIFY_RECORD notification."""
-        text = params_or_body.get("pbx_call_id", "") + params_or_body.get("call_id_with_rec", "")
+        """The ``Signature`` header of a notification, over the fields Zadarma signs
+        for its event (user-api-v1 ``lib/Webhook/Notify*.php``)."""
+        signed = {
+            "NOTIFY_RECORD": ("pbx_call_id", "call_id_with_rec"),
+            "NOTIFY_START": ("caller_id", "called_did", "call_start"),
+            "NOTIFY_INTERNAL": ("caller_id", "called_did", "call_start"),
+            "NOTIFY_OUT_START": ("internal", "destination", "call_start"),
+        }[params_or_body.get("event") or "NOTIFY_RECORD"]
+        text = "".join(str(params_or_body.get(name) or "") for name in signed)
         digest = hmac.new(self.secret.encode(), text.encode(), hashlib.sha1).hexdigest()
         return {"Signature": base64.b64encode(digest.encode()).decode()}

@@ -275,8 +275,12 @@ class ListSink(ExportSink):
     def failed(self, item, error):
         self.errors[item.key] = error
 
-    def manifest_written(self, paths):
+    def manifest_written(self, paths, keys=()):
         self.manifests += paths
+        self.listed = {**getattr(self, "listed", {}), **dict.fromkeys(keys, paths[0])}
+
+    def manifest_rewrites(self):
+        return getattr(self, "rewrites", [])
 
     def deletions(self):
         return self._deletions
@@ -356,3 +360,35 @@ def test_runner_without_a_connection_reports_it():
     report = ExportRunner(refused, sink, run_name="r", manifest_folder="m").run()
     assert report.connection_error.kind == "connection"
     assert sink.waiting and not sink.done
+
+
+def test_manifests_list_their_files_and_are_written_again_after_a_deletion():
+    files = {}
+    sink = ListSink([_item(0, "keep"), _item(1, "gone")])
+    runner = ExportRunner(lambda: MemoryTransport(files), sink, run_name="r", manifest_folder="m")
+    runner.run()
+    assert sink.listed == {0: "m/r-001.json", 1: "m/r-001.json"}
+    # the next run deletes "gone" and writes its manifest again without its number
+    entries = [
+        {"reference": "keep", "number": "+3630", "remote_path": "rec/keep.wav"},
+        manifest.redacted(
+            {"reference": "gone", "number": "+3630", "remote_path": "rec/+3630.wav"}, "purged"
+        ),
+    ]
+    sink = ListSink([], deletions=[(1, "rec/gone.wav")])
+    sink.rewrites = [
+        ("m/r-001.json", manifest.manifest_json({"name": "r-001"}, entries)),
+        ("m/r-001.csv", manifest.manifest_csv(entries)),
+    ]
+    ExportRunner(lambda: MemoryTransport(files), sink, run_name="r2", manifest_folder="m").run()
+    assert "rec/gone.wav" not in files and sink.gone == [1]
+    rows = json.loads(files["m/r-001.json"])["files"]
+    assert rows[0]["number"] == "+3630"
+    assert rows[1] == {
+        **dict.fromkeys(manifest.COLUMNS),
+        "reference": "gone",
+        "number": "",
+        "remote_path": "",
+        "removed": "purged",
+    }
+    assert "+3630.wav" not in files["m/r-001.csv"].decode()

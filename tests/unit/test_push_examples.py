@@ -195,3 +195,32 @@ def test_xmlrpc_example_sends_again_on_a_busy_fault():
 def test_curl_example_sends_again():
     command = (EXAMPLES / "push_curl.sh").read_text()
     assert "--retry 5" in command and "--retry-connrefused" in command
+
+
+def test_agi_reserves_at_the_start_and_sends_again_on_busy(agi, busy_server):
+    config = {"url": f"http://127.0.0.1:{busy_server.server_port}", "api_key": "k", "db": ""}
+    waits = []
+    status, answer = agi.reserve_retrying(
+        config, {"external_id": "x", "agent_external_id": "201"}, 5, sleep=waits.append
+    )
+    assert (status, answer["reference"]) == (201, "CR/2026/000001")
+    assert waits == [2, 2], "the caller is waiting: two seconds at most"
+
+
+def test_agi_reserve_needs_no_recording(agi, tmp_path, monkeypatch, capsys):
+    for name in ("CALL_RECORDING_API_KEY", "CALL_RECORDING_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CALL_RECORDING_CONF", str(tmp_path / "none.conf"))
+    assert agi.main(["--reserve", "--external-id", "1763627400.17"]) == 1
+    assert "CALL_RECORDING_API_KEY" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        agi.parse_args(["--external-id", "x"])  # a push needs its recording and start
+
+
+def test_dialplan_reserves_announces_then_pushes():
+    dialplan = (EXAMPLES / "asterisk" / "extensions_custom.conf").read_text()
+    reserve = dialplan.index("--reserve,--direction=inbound")
+    announce = dialplan.index("SayAlpha(${CALLREC_REFERENCE})")
+    record = dialplan.index("MixMonitor(${UNIQUEID}.wav,b)")
+    assert reserve < announce < record
+    assert "hangup_handler_push)=callrec-push" in dialplan

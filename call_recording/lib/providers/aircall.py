@@ -58,6 +58,8 @@ from .http import (
 
 RESULT_CAP = 10_000
 EVENTS = ("call.ended", "call.voicemail_left", "call.comm_assets_generated")
+#: Events of a call that is starting: its agent's phone rings (a screen pop).
+START_EVENTS = ("call.ringing_on_agent",)
 
 
 def _number(value):
@@ -286,7 +288,7 @@ class AircallAdapter(ProviderAdapter):
         if not hmac.compare_digest(token.encode(), secret.encode()):
             raise WebhookRejected("invalid webhook token")
         event = payload.get("event")
-        if event not in EVENTS or payload.get("resource", "call") != "call":
+        if event not in EVENTS + START_EVENTS or payload.get("resource", "call") != "call":
             return []
         data = payload.get("data")
         try:
@@ -295,12 +297,14 @@ class AircallAdapter(ProviderAdapter):
             raise MalformedData(
                 f"Aircall webhook {event} with an unreadable call: {exc!r}"
             ) from exc
+        starting = event in START_EVENTS
         return [
             WebhookEvent(
                 event_key=f"{call.external_id}:{event}:{payload.get('timestamp')}",
                 external_id=call.external_id,
                 call=call,
-                recording_ref=call.recording_ref,
+                recording_ref=None if starting else call.recording_ref,
                 kind=event,
+                starting=starting,
             )
         ]

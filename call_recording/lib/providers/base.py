@@ -108,7 +108,9 @@ class WebhookEvent:
 
     ``call`` is set when the payload carries the call itself (Aircall);
     otherwise ``external_id`` names a call the engine reads back from the
-    API (Twilio, Zadarma).  ``event_key`` identifies the delivery, so a
+    API (Twilio, Zadarma).  ``starting`` events announce a call as it
+    starts (a screen pop for its agent), with what is known of it in
+    ``call``.  ``event_key`` identifies the delivery, so a
     replayed or repeated delivery is recognised.
     """
 
@@ -117,6 +119,10 @@ class WebhookEvent:
     call: ProviderCall | None = None
     recording_ref: str | None = None
     kind: str = ""
+    #: the provider announces a call that is starting (ringing on an agent):
+    #: ``call`` says who and from which number, for the agent's screen pop;
+    #: nothing is stored from it
+    starting: bool = False
 
 
 class ProviderAdapter:

@@ -36,7 +36,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, parse_qsl, quote, urlsplit, urlunsplit
 
@@ -441,6 +441,47 @@ class TwilioAdapter(ProviderAdapter):
 
     # -- webhooks ----------------------------------------------------------
 
+    def _start_event(self, fields, call_sid):
+        """A status callback of a call ringing on a softphone (``To=client:NAME``)
+        or dialled from one (``From=client:NAME``): its agent's screen pop.
+
+        Twilio posts ``CallStatus`` ``initiated``/``ringing`` to the
+        ``statusCallback`` of ``<Client>`` (``statusCallbackEvent``) or of the
+        call.  The call is the parent leg's (``ParentCallSid``), as the
+        import stores it.  None when the delivery is no such event.
+        """
+        if fields.get("RecordingSid") or fields.get("CallStatus") not in ("initiated", "ringing"):
+            return None
+        sender, receiver = fields.get("From") or "", fields.get("To") or ""
+        if _is_client(receiver):
+            agent, direction = _client(receiver), "inbound"
+            caller, callee = _number(sender), None
+        elif _is_client(sender):
+            agent, direction = _client(sender), "outbound"
+            caller, callee = None, _number(receiver)
+        else:
+            return []  # ringing, but on no agent's softphone: nothing to tell
+        external_id = fields.get("ParentCallSid") or call_sid
+        call = ProviderCall(
+            external_id=external_id,
+            start=datetime.now(UTC).replace(microsecond=0),
+            direction=direction,
+            state="in_progress",
+            caller_number=caller,
+            callee_number=callee,
+            agent_external_id=agent,
+            agent_name=agent,
+        )
+        return [
+            WebhookEvent(
+                event_key=f"{call_sid}:{fields.get('CallStatus')}",
+                external_id=external_id,
+                call=call,
+                kind=f"call.{fields.get('CallStatus')}",
+                starting=True,
+            )
+        ]
+
     def parse_webhook(self, url, headers, body, form):
         signature = headers.get("X-Twilio-Signature") or ""
         token = self.config.get("secret") or ""
@@ -468,6 +509,9 @@ class TwilioAdapter(ProviderAdapter):
         call_sid, recording_sid = fields.get("CallSid"), fields.get("RecordingSid")
         if not call_sid:
             raise MalformedData("Twilio webhook without CallSid.")
+        starting = self._start_event(fields, call_sid)
+        if starting is not None:
+            return starting
         status = fields.get("RecordingStatus") or ""
         return [
             WebhookEvent(

@@ -91,6 +91,10 @@ SIGNED_FIELDS = {
 }
 
 
+#: Notifications of a call starting on an extension (its agent's screen pop).
+START_EVENTS = ("NOTIFY_INTERNAL", "NOTIFY_OUT_START")
+
+
 def webhook_signature(secret, *parts):
     """Zadarma's notification ``Signature``: base64(hex(HMAC-SHA1(secret, concat(parts))))."""
     hex_digest = hmac.new(secret.encode(), "".join(parts).encode(), hashlib.sha1).hexdigest()
@@ -313,13 +317,53 @@ class ZadarmaAdapter(ProviderAdapter):
 
     # -- webhooks --------------------------------------------------------------
 
+    def _start_event(self, form, event):
+        """A call ringing on an extension (NOTIFY_INTERNAL) or dialled from one
+        (NOTIFY_OUT_START): the screen pop of that extension's agent."""
+        extension = str(form.get("internal") or "").strip()
+        pbx_call_id = str(form.get("pbx_call_id") or "").strip()
+        if not extension or not pbx_call_id:
+            return []  # no agent to tell (a call still in the IVR)
+        try:
+            start = self._utc(str(form.get("call_start") or ""))
+        except ValueError as exc:
+            raise MalformedData(f"Zadarma {event} with an unreadable call_start") from exc
+        outbound = event == "NOTIFY_OUT_START"
+        if outbound:  # from the extension to ``destination``
+            caller, callee = None, str(form.get("destination") or "") or None
+        else:  # from ``caller_id`` to our number ``called_did``
+            caller = str(form.get("caller_id") or "") or None
+            callee = str(form.get("called_did") or "") or None
+        call = ProviderCall(
+            external_id=pbx_call_id,
+            start=start,
+            direction="outbound" if outbound else "inbound",
+            state="in_progress",
+            caller_number=caller,
+            callee_number=callee,
+            agent_external_id=extension,
+        )
+        return [
+            WebhookEvent(
+                event_key=f"{pbx_call_id}:{extension}:{event}",
+                external_id=pbx_call_id,
+                call=call,
+                kind=event,
+                starting=True,
+            )
+        ]
+
     def parse_webhook(self, url, headers, body, form):
         """Check any notification's signature; a NOTIFY_RECORD names a recording,
-        the other (signed) events are acknowledged and ignored."""
+        a NOTIFY_INTERNAL or NOTIFY_OUT_START a call ringing on (or dialled
+        from) an extension; the other (signed) events are acknowledged and
+        ignored."""
         form = form or {}
         secret = self.config.get("webhook_secret") or self.secret
         check_webhook_signature(secret, form, headers.get("Signature") or "")
         event = form.get("event") or ""
+        if event in START_EVENTS:
+            return self._start_event(form, event)
         if event != "NOTIFY_RECORD":
             return []
         pbx_call_id = form.get("pbx_call_id") or ""

@@ -1,0 +1,269 @@
+"""The reference told to the caller, reserved when the call starts.
+
+Fgytv. 17/B asks that the caller be told the recording's unique identifier
+at the start of the call, before the call (and its recording) exists.  A
+PBX or an IVR asks for it with :meth:`CallRecording.reserve_call` (XML-RPC,
+JSON-2) or ``POST /call_recording/reserve`` (``controllers/push.py``),
+authenticated as the Push API is (an integration user's API key), and
+announces the reference it gets back.  The reservation is the call itself,
+*In progress* and *awaiting delivery*: the push or the import that later
+delivers the call (found by the same provider account and provider call
+id) fills it in, under the same reference.  An announced reference is
+evidence: the call is kept until its date, with or without audio.
+
+The agent whose extension (or provider user) the call is for gets a
+notification in the web client at once (the screen pop, Odoo's bus).
+"""
+
+import logging
+from datetime import UTC, datetime
+
+import psycopg2
+import psycopg2.errorcodes
+
+from odoo import api, fields, models
+from odoo.tools import mute_logger
+
+from ..lib import phone as phone_lib
+from ..lib.providers.base import ProviderCall
+from . import evidence
+from .call_recording import DIRECTIONS
+from .call_recording_import import agent_key
+from .call_recording_push import EMAIL_RE, MAX_TEXT, PushBusy
+
+_logger = logging.getLogger(__name__)
+
+#: Every key ``reserve_call`` accepts.
+RESERVE_FIELDS = (
+    "provider",
+    "external_id",
+    "direction",
+    "start",
+    "caller_number",
+    "callee_number",
+    "agent_email",
+    "agent_external_id",
+    "agent_name",
+)
+#: The bus notification of a call that starts (the web client's screen pop).
+CALL_START_NOTIFICATION = "call_recording/call_start"
+
+
+class CallRecording(models.Model):
+    _inherit = "call.recording"
+
+    reserved_date = fields.Datetime(
+        string="Reference Announced On",
+        readonly=True,
+        copy=False,
+        help="When the PBX or IVR reserved this call's reference at the start of the call, "
+        "to tell it to the caller. An announced reference is kept until its date, with or "
+        "without a recording.",
+    )
+    awaiting_delivery = fields.Boolean(
+        string="Awaiting the Call",
+        readonly=True,
+        copy=False,
+        help="The reference was reserved when the call started; the PBX or the provider "
+        "has not delivered the finished call yet.",
+    )
+
+    # ------------------------------------------------------------------
+    # Public API (XML-RPC, JSON-2; the route in controllers/push.py)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def reserve_call(self, vals):
+        """Reserve the reference of a call that is starting, to announce it.
+
+        ``vals``: ``provider`` (the account's id or name, one that lists
+        this integration user: a push account or one whose calls are
+        imported), ``external_id`` (the call's id at the PBX or provider:
+        Asterisk's ``UNIQUEID``, Twilio's parent ``CallSid``, Aircall's call
+        id, Zadarma's ``pbx_call_id``), and optionally ``direction``
+        (``inbound``), ``start`` (now), ``caller_number``,
+        ``callee_number``, ``agent_email``, ``agent_external_id`` and
+        ``agent_name``.
+
+        Idempotent on (account, ``external_id``): asked again, the same
+        reference comes back.  Returns ``{"id", "reference",
+        "announcement", "created", "result", "partner_matched"}``;
+        ``announcement`` is the line's text with the reference filled in.
+        The push or import that delivers the call later keeps this
+        reference.  Raises the Push API's errors (every wrong field named).
+        """
+        if not isinstance(vals, dict):
+            raise self._push_error({"vals": self.env._("must be an object (a dictionary)")})
+        return self._reserve_call(dict(vals))
+
+    @api.model
+    def _reserve_call(self, vals):
+        self._push_check_user()
+        errors = {}
+        for key in sorted(set(vals) - set(RESERVE_FIELDS)):
+            errors[str(key)[:MAX_TEXT]] = self.env._("unknown field")
+        provider = self._push_provider(vals.get("provider"), errors, any_type=True)
+        external_id = self._push_text(vals, "external_id", errors, required=True)
+        direction = self._push_choice(vals, "direction", DIRECTIONS, "inbound", errors)
+        start = datetime.now(UTC).replace(microsecond=0)
+        if vals.get("start") not in (None, False, ""):
+            start = self._push_start(vals.get("start"), errors)
+        caller = self._push_number(vals, "caller_number", errors)
+        callee = self._push_number(vals, "callee_number", errors)
+        email = self._push_text(vals, "agent_email", errors)
+        if email and not EMAIL_RE.match(email):
+            errors["agent_email"] = self.env._("is not an e-mail address")
+        agent_external_id = self._push_text(vals, "agent_external_id", errors)
+        agent_name = self._push_text(vals, "agent_name", errors)
+        if errors:
+            raise self._push_error(errors)
+        pcall = ProviderCall(
+            external_id=external_id,
+            start=start,
+            direction=direction,
+            state="in_progress",
+            caller_number=caller,
+            callee_number=callee,
+            agent_email=email.lower() if email else None,
+            agent_external_id=agent_external_id,
+            agent_name=agent_name,
+        )
+        try:
+            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                return self._reserve_store(provider, pcall)
+        except psycopg2.IntegrityError as exc:
+            if exc.pgcode != psycopg2.errorcodes.UNIQUE_VIOLATION:
+                raise
+            # the same call reserved twice at the same moment: the other
+            # request stored it; this one is run again and finds it
+            raise PushBusy(
+                self.env._(
+                    "another request is reserving this call right now; nothing was "
+                    "changed by this one. Send it again."
+                ),
+                {
+                    "external_id": self.env._(
+                        "is being reserved by another request right now; send it again"
+                    )
+                },
+            ) from exc
+
+    @api.model
+    def _reserve_store(self, provider, pcall):
+        # sudo: integration users read no call; the call of this account and
+        # id (the only one that can match) is looked up as the system.
+        call = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [("provider_id", "=", provider.id), ("external_id", "=", pcall.external_id)],
+                limit=1,
+            )
+        )
+        result = "unchanged"
+        if call:
+            changes = {}
+            if not call.reserved_date:
+                # delivered before it was reserved: announced from now on
+                changes["reserved_date"] = fields.Datetime.now()
+            agent = provider._resolve_agents([pcall]).get(agent_key(pcall))
+            if agent and not call.user_id and call.company_id in self._user_companies(agent):
+                changes["user_id"] = agent
+            if changes:
+                evidence.writer(call).write(changes)
+                result = "updated"
+        else:
+            calls, _counts = self.with_context(mail_create_nosubscribe=True)._upsert_provider_calls(
+                provider, [pcall]
+            )
+            call = calls.sudo()
+            evidence.writer(call).write(
+                {"reserved_date": fields.Datetime.now(), "awaiting_delivery": True}
+            )
+            result = "created"
+        if result != "unchanged":
+            _logger.info(
+                "Reservation of %s/%s by %s: %s (%s)",
+                provider.name,
+                pcall.external_id,
+                self.env.user.login,
+                call.name,
+                result,
+            )
+            call._notify_call_start()
+        return {
+            "id": call.id,
+            "reference": call.name,
+            "announcement": call.line_id._announcement_for(call.name) or "",
+            "created": result == "created",
+            "result": result,
+            # matched or not, not who (the key is no number lookup)
+            "partner_matched": bool(call.partner_id),
+        }
+
+    @api.model
+    def _user_companies(self, user_id):
+        # sudo: the agent's companies, whoever reserves.
+        return self.env["res.users"].sudo().browse(user_id).company_ids
+
+    def _reserved_call_changes(self, pcall):
+        """What the first delivery of a reserved call sets: the call as it was.
+
+        The reservation said what the PBX knew at the start; the delivery
+        says how the call went (its direction, start, numbers), under the
+        reserved reference.
+        """
+        self.ensure_one()
+        changes = {"awaiting_delivery": False}
+        if pcall.direction and pcall.direction != self.direction:
+            changes["direction"] = pcall.direction
+        start = pcall.start.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+        if start != self.start_datetime:
+            changes["start_datetime"] = start
+        for key in ("caller_number", "callee_number"):
+            value = getattr(pcall, key)
+            if value and value != self[key]:
+                changes[key] = value
+        return changes
+
+    # ------------------------------------------------------------------
+    # The screen pop
+    # ------------------------------------------------------------------
+
+    def _notify_call_start(self):
+        """Tell each call's agent, in the web client, that the call is starting."""
+        for call in self.filtered("user_id"):
+            call._send_call_start(
+                call.user_id, call.external_number_e164 or call.external_number, call.company_id
+            )
+
+    def _send_call_start(self, user, number, company, direction=None):
+        """One bus notification to ``user`` (its partner's channel): a call is starting.
+
+        ``self`` is the call, or empty when a provider's webhook announced a
+        call that is not stored yet (the contact is then found from the
+        number).  The contact is sent only if ``user`` may read it, the
+        call only if ``user`` may read it; the number is what the agent's
+        phone shows anyway.  Returns the payload (False when not sent).
+        """
+        # sudo: who the agent is and whether it is an employee, whoever
+        # delivered the call; what is sent is cut to the agent's rights below.
+        user = user.sudo()
+        if not user or not user.active or user.share:
+            return False
+        call = self.sudo()[:1]
+        partner = call.partner_id if call else self._partner_for_number(number, company)
+        payload = {
+            "call_id": False,
+            "reference": False,
+            "direction": call.direction or direction or False,
+            "number": phone_lib.format_international(number) or number or False,
+            "partner_id": False,
+            "partner_name": False,
+        }
+        if call and call.with_user(user).has_access("read"):
+            payload.update(call_id=call.id, reference=call.name)
+        if partner and partner.with_user(user).has_access("read"):
+            payload.update(partner_id=partner.id, partner_name=partner.display_name)
+        user._bus_send(CALL_START_NOTIFICATION, payload)
+        return payload
