@@ -1,4 +1,3 @@
-import hashlib
 import os
 import tempfile
 from datetime import timedelta
@@ -9,7 +8,6 @@ from odoo.fields import Domain
 from odoo.tools import consteq, hmac
 
 from ..lib import handover
-from ..lib.audio import CHUNK_SIZE
 from . import evidence
 
 TOKEN_SCOPE = "call_recording.request"  # noqa: S105 an HMAC scope, not a secret
@@ -197,8 +195,8 @@ class CallRecordingRequest(models.Model):
         evidence.writer(self).write(
             {"package_id": False, "package_sha256": False, "package_size": 0}
         )
-        # sudo: the request's own package attachment, replaced by the system.
-        packages.sudo().unlink()
+        # The request's own package attachment, dropped by the system.
+        self.env["call.recording.file"]._delete(packages)
 
     def _note_on_partner(self, body):
         # sudo: the customer's chatter records the request whoever may edit it.
@@ -266,21 +264,25 @@ class CallRecordingRequest(models.Model):
         # sudo: the manager handling the request may not see every agent's
         # call, but the customer is owed all of theirs.
         calls = self.call_ids.sudo().filtered("has_audio")
-        Attachment = self.env["ir.attachment"].sudo()
+        Files = self.env["call.recording.file"]
         entries = []
         for call in calls:
             attachment = call._get_playable_audio_attachment()
-            if not attachment or not attachment.store_fname:
-                raise UserError(
-                    self.env._(
-                        "The recording of %(call)s cannot be read now (kept on a server "
-                        "that did not answer?); try again later.",
-                        call=call.name,
-                    )
+            unreadable = UserError(
+                self.env._(
+                    "The recording of %(call)s cannot be read now (kept on a server "
+                    "that did not answer?); try again later.",
+                    call=call.name,
                 )
+            )
+            if not attachment:
+                raise unreadable
             entries.append(
                 handover.PackageEntry(
-                    path=Attachment._full_path(attachment.store_fname),
+                    path="",
+                    opener=_explained(Files._opener(attachment), unreadable),
+                    size=attachment.file_size,
+                    modified=call.start_datetime,
                     arcname=call._audio_download_name(),
                     metadata={
                         "reference": call.name,
@@ -297,25 +299,24 @@ class CallRecordingRequest(models.Model):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "package.zip")
             handover.build_package(path, entries, title=self.name)
-            with open(path, "rb") as fp:
-                data = fp.read()
-        # sudo (Attachment): the request's own package, replaced by the system.
-        self.package_id.sudo().unlink()
-        filename = f"{self.name.replace('/', '-')}_recordings.zip"
-        package = Attachment.create(
-            {
-                "name": filename,
-                "raw": data,
-                "mimetype": "application/zip",
-                "res_model": self._name,
-                "res_id": self.id,
-            }
-        )
+            with open(path, "rb") as fp, Files._receive(fp) as spooled:
+                # The request's own package, replaced by the system.
+                Files._delete(self.package_id)
+                filename = f"{self.name.replace('/', '-')}_recordings.zip"
+                package = Files._store(
+                    spooled,
+                    {
+                        "name": filename,
+                        "mimetype": "application/zip",
+                        "res_model": self._name,
+                        "res_id": self.id,
+                    },
+                )
         evidence.writer(self).write(
             {
                 "package_id": package.id,
-                "package_sha256": hashlib.sha256(data).hexdigest(),
-                "package_size": len(data),
+                "package_sha256": spooled.sha256,
+                "package_size": spooled.size,
             }
         )
         return package
@@ -338,17 +339,11 @@ class CallRecordingRequest(models.Model):
             or package.res_field
         ):
             return package.browse()
-        digest = hashlib.sha256()
         try:
-            if package.store_fname:
-                with open(package._full_path(package.store_fname), "rb") as fp:
-                    while chunk := fp.read(CHUNK_SIZE):
-                        digest.update(chunk)
-            else:
-                digest.update(package.raw or b"")
-        except OSError:  # the file is gone from the filestore
+            sha256 = self.env["call.recording.file"]._sha256(package)
+        except OSError:  # the file is gone from the storage
             return package.browse()
-        if not consteq(digest.hexdigest(), self.package_sha256):
+        if not consteq(sha256, self.package_sha256):
             return package.browse()
         return package
 
@@ -459,3 +454,15 @@ class CallRecordingRequest(models.Model):
         )
         action["domain"] = [("request_id", "=", self.id)]
         return action
+
+
+def _explained(opener, error):
+    """``opener``, raising ``error`` when the file cannot be read."""
+
+    def open_file():
+        try:
+            return opener()
+        except OSError as exc:
+            raise error from exc
+
+    return open_file
