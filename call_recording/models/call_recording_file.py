@@ -17,14 +17,17 @@ records; only where their bytes live is this model's business.
 - **Open**: :meth:`_opener` resolves where the bytes are *now*, while the
   cursor lives, and returns a callable that opens them later without the
   database (another thread, after the request's cursor closed);
-  :meth:`_open`, :meth:`_sha256` and :meth:`_stream` (an HTTP stream with
-  Range) build on it.  Missing bytes raise :class:`OSError`, never an
-  empty file.
+  :meth:`_open` and :meth:`_sha256` build on it.  Missing bytes raise
+  :class:`OSError`, never read as an empty file.  :meth:`_stream` gives
+  the HTTP stream (Range, conditional requests) of the audio route and of
+  the hand-over download.
 - **Delete**: :meth:`_delete` unlinks the attachments and, once that is
   committed, removes their bytes and checks they are gone
   (:meth:`_remove_file`); bytes another attachment still uses are kept, a
-  rolled-back deletion removes nothing, and what cannot be removed stays
-  in Odoo's garbage collection, which tries again.
+  rolled-back deletion removes nothing, a content that an uncommitted
+  transaction is storing again (an advisory lock taken by :meth:`_place`)
+  is left alone, and what cannot be removed is logged and stays in Odoo's
+  garbage collection, which tries again.
 
 Another storage (object storage, issue 17) plugs in by overriding the
 storage primitives only: :meth:`_place`, :meth:`_opener`, :meth:`_stream`
@@ -88,13 +91,16 @@ class CallRecordingFile(models.AbstractModel):
         """A new attachment created with ``vals`` whose bytes are ``spooled``'s.
 
         ``vals`` are the attachment's (name, res_model, res_id, res_field,
-        mimetype: the sniffed one by default); size and checksum come from
-        the spooled data.  The temporary file is moved, not copied.
+        mimetype: the sniffed one by default, else Odoo's guess from the
+        name); size and checksum come from the spooled data.  The temporary
+        file is moved, not copied.
         """
         # sudo: recording files are the system's; this private method stores
         # what its callers checked may be stored.
         Attachment = self.env["ir.attachment"].sudo()
-        vals = {"type": "binary", "mimetype": spooled.mimetype, **vals}
+        vals = {"type": "binary", **vals}
+        if spooled.mimetype:
+            vals.setdefault("mimetype", spooled.mimetype)
         # The row first, the bytes second: a deletion of the same content
         # that checks for users of the file then sees this one (_remove_unused).
         attachment = Attachment.create(vals)
@@ -104,16 +110,15 @@ class CallRecordingFile(models.AbstractModel):
             # in place already, so they are set directly.
             self.env.cr.execute(
                 SQL(
-                    "UPDATE ir_attachment SET store_fname = %s, file_size = %s, "
-                    "checksum = %s, mimetype = %s WHERE id = %s",
+                    "UPDATE ir_attachment SET store_fname = %s, file_size = %s, checksum = %s "
+                    "WHERE id = %s",
                     fname,
                     spooled.size,
                     spooled.sha1,
-                    vals["mimetype"],
                     attachment.id,
                 )
             )
-            attachment.invalidate_recordset(["store_fname", "file_size", "checksum", "mimetype"])
+            attachment.invalidate_recordset(["store_fname", "file_size", "checksum"])
         return attachment
 
     @api.model

@@ -101,7 +101,9 @@ class TestRecordingFiles(ComplianceCommon):
 
     def test_same_content_stored_once(self):
         data = self._data()
-        first, second = self._store(data), self._store(data)
+        first, second = self._store(data), self._store(data, name="notes.txt")
+        self.assertEqual(first.mimetype, "application/octet-stream", "Odoo's guess by name")
+        self.assertEqual(second.mimetype, "text/plain")
         self.assertNotEqual(first, second)
         self.assertEqual(first.store_fname, second.store_fname)
         self.assertEqual(second.raw, data)
