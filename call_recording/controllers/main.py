@@ -25,10 +25,10 @@ class CallRecordingController(http.Controller):
 
         Access is checked on the call at every request, Range requests are
         answered with 206 so that players can seek, and the file is sent
-        from the filestore in chunks.  Every download is logged; a play is
-        logged unless the same user played this call in the last minutes,
-        so that seeking (more Range requests) does not flood the log while
-        no byte range escapes it.
+        from its storage in chunks (``call.recording.file``).  Every
+        download is logged; a play is logged unless the same user played
+        this call in the last minutes, so that seeking (more Range
+        requests) does not flood the log while no byte range escapes it.
         """
         call = request.env["call.recording"].browse(call_id)
         environ = request.httprequest
@@ -61,9 +61,9 @@ class CallRecordingController(http.Controller):
                 call._log_play(ip_address=environ.remote_addr, user_agent=environ.user_agent.string)
 
         stream = (
-            request.env["ir.binary"]
+            request.env["call.recording.file"]
             .with_context(call_recording_audio_route=AUDIO_ROUTE)
-            ._record_to_stream(attachment, "raw")
+            ._stream(attachment)
         )
         # Headers from safe values only: the stored name came from a PBX or
         # a provider, and only audio is ever served inline.
@@ -115,7 +115,7 @@ class CallRecordingController(http.Controller):
         )
         # sudo: the package was checked above to be the one this request
         # built (its own attachment, with the SHA-256 recorded at build).
-        stream = request.env["ir.binary"].sudo()._record_to_stream(package, "raw")
+        stream = request.env["call.recording.file"].sudo()._stream(package)
         return stream.get_response(as_attachment=True)
 
 

@@ -2,22 +2,16 @@
 
 Plain Python (no ORM): the models hand a file object in and get back what
 they need to create an ``ir.attachment`` without holding the whole
-recording in memory.
+recording in memory (the spooling itself is ``files.py``'s).
 """
 
-import contextlib
-import hashlib
 import io
 import math
-import os
 import random
 import struct
-import tempfile
-import time
 import wave
-from dataclasses import dataclass
 
-CHUNK_SIZE = 1024 * 1024
+from .files import CHUNK_SIZE, FileRefused, Spooled, spool
 
 #: Formats a call recording may have, with the file extension we give it.
 AUDIO_EXTENSIONS = {
@@ -30,7 +24,7 @@ AUDIO_EXTENSIONS = {
 }
 
 
-class AudioError(ValueError):
+class AudioError(FileRefused):
     """The data is not a recording we accept (type or size)."""
 
 
@@ -58,54 +52,32 @@ def sniff_mimetype(head):  # noqa: PLR0911 one return per format
     return None
 
 
-@dataclass(frozen=True)
-class StoredAudio:
-    """A recording written to a temporary file, with its fingerprints."""
+#: A recording written to a temporary file, with its fingerprints.
+StoredAudio = Spooled
 
-    path: str
-    size: int
-    mimetype: str
-    sha1: str
-    sha256: str
+
+def audio_mimetype(head):
+    """The mimetype of a recording from its first bytes; :class:`AudioError` if not audio."""
+    mimetype = sniff_mimetype(head)
+    if not mimetype:
+        raise AudioError("data is not a known audio format")
+    return mimetype
 
 
 def store_stream(stream, directory, max_size=None, chunk_size=CHUNK_SIZE):
-    """Copy ``stream`` into a new file under ``directory`` in chunks.
+    """Copy ``stream`` into a new file under ``directory`` in chunks (see :func:`files.spool`).
 
-    SHA-1 (Odoo's filestore key) and SHA-256 (the checksum we keep and hand
+    SHA-1 (the storage key) and SHA-256 (the checksum we keep and hand
     out) are computed on the way, so the data is read once.  The file is
     removed again if the data is not audio or is larger than ``max_size``
     bytes; :class:`AudioError` says why.
     """
-    os.makedirs(directory, exist_ok=True)
-    fd, path = tempfile.mkstemp(prefix="call-audio-", suffix=".part", dir=directory)
-    # SHA-1 only because it names files in Odoo's filestore.
-    sha1, sha256 = hashlib.sha1(usedforsecurity=False), hashlib.sha256()
-    size = 0
-    head = b""
     try:
-        with os.fdopen(fd, "wb") as out:
-            while True:
-                chunk = stream.read(chunk_size)
-                if not chunk:
-                    break
-                if len(head) < 16:
-                    head += chunk[: 16 - len(head)]
-                size += len(chunk)
-                if max_size and size > max_size:
-                    raise AudioError(f"recording is larger than the limit of {max_size} bytes")
-                sha1.update(chunk)
-                sha256.update(chunk)
-                out.write(chunk)
-        if not size:
-            raise AudioError("recording is empty")
-        mimetype = sniff_mimetype(head)
-        if not mimetype:
-            raise AudioError("data is not a known audio format")
-    except BaseException:
-        os.unlink(path)
+        return spool(stream, directory, max_size, chunk_size, sniff=audio_mimetype)
+    except AudioError:
         raise
-    return StoredAudio(path, size, mimetype, sha1.hexdigest(), sha256.hexdigest())
+    except FileRefused as exc:
+        raise AudioError(str(exc)) from exc
 
 
 #: a WAV size field that means "unknown" (a recorder that streamed the file)
@@ -164,26 +136,6 @@ def incomplete_reason(head, size, expected_duration=None, expected_size=None):
                 f"{seconds:.1f} s of sound received, the provider announced {expected_duration} s"
             )
     return None
-
-
-def remove_stale_parts(directory, older_than_seconds=3600, now=None):
-    """Delete temporary files that a killed process left in ``directory``.
-
-    :func:`store_stream` removes its file on any error, but not when the
-    process is killed mid-download.  Only files untouched for
-    ``older_than_seconds`` go, so a download in progress elsewhere is safe.
-    Returns the number of files removed.
-    """
-    if not os.path.isdir(directory):
-        return 0
-    limit = (now if now is not None else time.time()) - older_than_seconds
-    removed = 0
-    for entry in os.scandir(directory):
-        if entry.name.endswith(".part") and entry.is_file() and entry.stat().st_mtime < limit:
-            with contextlib.suppress(FileNotFoundError):  # cleaned by another process
-                os.unlink(entry.path)
-                removed += 1
-    return removed
 
 
 def synth_call_wav(seconds, seed=0, rate=8000):

@@ -1,7 +1,9 @@
 """Hand-over package: a customer's recordings and a metadata sheet in one ZIP.
 
-Plain Python (no ORM): the model hands over file paths and metadata; the
-recordings are copied into the archive in chunks, never whole in memory.
+Plain Python (no ORM): the model hands over, per recording, an opener (a
+callable returning its bytes as a file object) or a file path, and its
+metadata; the recordings are copied into the archive in chunks, never whole
+in memory.
 Entry names are reduced to safe file names (a number such as ``../../x``
 cannot put a file outside ``recordings/``) and no metadata cell can start a
 spreadsheet formula.  Dates a person reads are in their local time with the
@@ -11,11 +13,13 @@ zone (:func:`local_iso`, :func:`local_text`).
 import csv
 import io
 import json
+import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .files import CHUNK_SIZE, copy
 from .safe import csv_cell, safe_filename
 
 METADATA_COLUMNS = (
@@ -65,9 +69,28 @@ def local_text(moment, tz_name):
 
 @dataclass(frozen=True)
 class PackageEntry:
+    """One recording of a package: read from ``opener()`` if given, else from ``path``."""
+
     path: str
     arcname: str
     metadata: dict = field(default_factory=dict)
+    opener: object = None  # () -> binary file object
+    size: int = 0  # when known: a file over 2 GiB needs ZIP64
+    modified: object = None  # datetime of the entry (default: now)
+
+
+def _add_entry(archive, entry, name):
+    if entry.opener is None:
+        archive.write(entry.path, name)
+        return
+    modified = entry.modified.timetuple() if entry.modified else time.localtime()
+    # ZIP has no dates before 1980 (a PBX may send a call at the epoch)
+    info = zipfile.ZipInfo(name, date_time=max(tuple(modified)[:6], (1980, 1, 1, 0, 0, 0)))
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16  # a plain readable file once unpacked
+    info.file_size = entry.size
+    with entry.opener() as source, archive.open(info, "w") as target:
+        copy(source, target, CHUNK_SIZE)
 
 
 def metadata_csv(entries):
@@ -87,8 +110,8 @@ def build_package(target, entries, title=""):
     rows = [{**e.metadata, "file": name} for e, name in zip(entries, names, strict=True)]
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         for entry, name in zip(entries, names, strict=True):
-            # Audio is already compressed: stored, streamed from disk.
-            archive.write(entry.path, name)
+            # Audio is already compressed: stored, streamed in chunks.
+            _add_entry(archive, entry, name)
         archive.writestr(
             "metadata.csv",
             metadata_csv(

@@ -2,6 +2,7 @@ from . import call_recording
 from . import call_recording_access_log
 from . import call_recording_compliance
 from . import call_recording_demo
+from . import call_recording_file
 from . import call_recording_hold
 from . import call_recording_import
 from . import call_recording_line

@@ -1,7 +1,6 @@
 import base64
 import io
 import logging
-import os
 from collections import defaultdict
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from odoo.tools import SQL
 
 from ..lib import audio as audio_lib
 from ..lib import phone as phone_lib
+from ..lib.files import FileRefused
 from ..lib.safe import safe_filename
 from . import evidence
 
@@ -506,91 +506,41 @@ class CallRecording(models.Model):
             return self._purge_audio(rule="manual", status="none")
         return self._set_audio_stream(io.BytesIO(data), filename=filename)
 
-    @api.model
-    def _audio_temp_dir(self):
-        """Where recordings are written before they join the filestore (same disk)."""
-        return os.path.join(self.env["ir.attachment"]._filestore(), "call_recording_tmp")
-
-    @api.model
-    def _remove_stale_audio_parts(self):
-        """Remove temporary files of downloads whose process was killed."""
-        removed = audio_lib.remove_stale_parts(self._audio_temp_dir())
-        if removed:
-            _logger.info("Removed %s unfinished recording downloads", removed)
-        return removed
-
     def _set_audio_stream(self, stream, filename=None):
         """Store a recording read from a file object, without loading it whole.
 
-        The data goes in chunks to a temporary file inside the filestore,
-        its type and size are checked, and the file is moved to where
-        Odoo's filestore expects it.  Replaces any earlier audio.
+        The data is spooled in chunks with its fingerprints, its type
+        (from its bytes) and size are checked, and it is stored as the
+        call's audio attachment (``call.recording.file``, the one home of
+        recording files).  Replaces any earlier audio.
         """
         self.ensure_one()
         self._check_audio_allowed()
+        Files = self.env["call.recording.file"]
         try:
-            stored = audio_lib.store_stream(stream, self._audio_temp_dir(), self._max_audio_size())
-        except audio_lib.AudioError as exc:
+            spooled = Files._receive(
+                stream, max_size=self._max_audio_size(), sniff=audio_lib.audio_mimetype
+            )
+        except FileRefused as exc:
             raise UserError(
                 self.env._(
                     "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=exc
                 )
             ) from exc
-        # sudo: the audio attachment is administrators' only; the system
-        # stores it (a private method: callers checked who may store).
-        Attachment = self.env["ir.attachment"].sudo()
-        try:
-            fname = f"{stored.sha1[:2]}/{stored.sha1}"
-            full_path = Attachment._full_path(fname)
-            if Attachment._storage() != "file":
-                with open(stored.path, "rb") as fp:
-                    raw = fp.read()
-            else:
-                raw = None
-                os.makedirs(os.path.dirname(full_path), exist_ok=True)
-                if os.path.exists(full_path):
-                    os.unlink(stored.path)
-                else:
-                    os.replace(stored.path, full_path)
-                    # in case the transaction aborts, let the GC collect it
-                    Attachment._mark_for_gc(fname)
-        finally:
-            if os.path.exists(stored.path):
-                os.unlink(stored.path)
-
-        if self.recording_status not in ("none", "pending", "failed"):
-            # a call still waiting for its recording has no attachment to replace
-            replaced = self._get_audio_attachment()
-            if replaced and self.audio_sha256 and self.audio_sha256 != stored.sha256:
-                self._log_replaced_audio()  # the purge log names who replaced it
-            replaced.unlink()
-        name = (filename and safe_filename(filename)) or self._audio_download_name(stored.mimetype)
-        vals = {
-            "name": name,
-            "res_model": self._name,
-            "res_id": self.id,
-            "res_field": "audio",
-            "mimetype": stored.mimetype,
-            "type": "binary",
-        }
-        if raw is not None:
-            vals["raw"] = raw
-        attachment = Attachment.create(vals)
-        if raw is None:
-            # ir.attachment.create() computes these from in-memory data; the
-            # file is already in the filestore, so they are set directly.
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE ir_attachment SET store_fname = %s, file_size = %s, "
-                    "checksum = %s, mimetype = %s WHERE id = %s",
-                    fname,
-                    stored.size,
-                    stored.sha1,
-                    stored.mimetype,
-                    attachment.id,
-                )
+        with spooled:
+            if self.recording_status not in ("none", "pending", "failed"):
+                # a call still waiting for its recording has no attachment to replace
+                replaced = self._get_audio_attachment()
+                if replaced and self.audio_sha256 and self.audio_sha256 != spooled.sha256:
+                    self._log_replaced_audio()  # the purge log names who replaced it
+                Files._delete(replaced)
+            name = (filename and safe_filename(filename)) or self._audio_download_name(
+                spooled.mimetype
             )
-            attachment.invalidate_recordset(["store_fname", "file_size", "checksum", "mimetype"])
+            attachment = Files._store(
+                spooled,
+                {"name": name, "res_model": self._name, "res_id": self.id, "res_field": "audio"},
+            )
         self.invalidate_recordset(["audio"])
         # The recording's metadata is evidence, set by the system from the
         # data just stored.
@@ -598,17 +548,19 @@ class CallRecording(models.Model):
             {
                 "recording_status": "available",
                 "audio_filename": name,
-                "audio_mimetype": stored.mimetype,
-                "audio_size": stored.size,
-                "audio_sha256": stored.sha256,
+                "audio_mimetype": spooled.mimetype,
+                "audio_size": spooled.size,
+                "audio_sha256": spooled.sha256,
             }
         )
         return attachment
 
     def _remove_audio(self, status="none"):
-        """Delete the audio of these calls; the calls and their metadata stay."""
-        attachments = self._audio_attachments()
-        attachments.unlink()
+        """Delete the audio of these calls; the calls and their metadata stay.
+
+        The files go once the deletion is committed (``call.recording.file``).
+        """
+        self.env["call.recording.file"]._delete(self._audio_attachments())
         self.invalidate_recordset(["audio"])
         # As in _set_audio_stream, the status is the system's to set.
         evidence.writer(self).write(

@@ -1,5 +1,4 @@
 import logging
-import os
 import threading
 from collections import defaultdict
 from datetime import timedelta
@@ -472,39 +471,7 @@ class CallRecording(models.Model):
 
     def _remove_audio(self, status="none"):
         self._check_removable(RULE_OF_STATUS.get(status, "manual"))
-        store_fnames = {a.store_fname for a in self._audio_attachments() if a.store_fname}
-        res = super()._remove_audio(status=status)
-        self._delete_files_after_commit(store_fnames)
-        return res
-
-    def _delete_files_after_commit(self, store_fnames):
-        """Remove deleted recordings from the filestore once the deletion is committed.
-
-        Odoo's own garbage collection would leave them on disk until its
-        next run; a purged or refused recording must be gone now.  Files
-        still used by another attachment (same content) are kept.
-        """
-        if not store_fnames:
-            return
-        # sudo: the filestore paths of the files the system is deleting.
-        Attachment = self.env["ir.attachment"].sudo()
-        paths = {fname: Attachment._full_path(fname) for fname in store_fnames}
-        dbname = self.env.cr.dbname
-        registry = self.env.registry
-
-        def delete_files():
-            with registry.cursor() as cr:
-                cr.execute(
-                    "SELECT store_fname FROM ir_attachment WHERE store_fname IN %s",
-                    [tuple(paths)],
-                )
-                still_used = {row[0] for row in cr.fetchall()}
-            for fname, path in paths.items():
-                if fname not in still_used and os.path.exists(path):
-                    os.unlink(path)
-                    _logger.info("Deleted recording file %s of database %s", fname, dbname)
-
-        self.env.cr.postcommit.add(delete_files)
+        return super()._remove_audio(status=status)
 
     def _purge_audio(self, rule="retention", status="purged", note=None):
         """Delete the audio of these calls under ``rule`` and write the purge log.
@@ -559,7 +526,7 @@ class CallRecording(models.Model):
         Cron = self.env["ir.cron"]
         # sudo: the cron purges every company's calls, whatever its user sees.
         Call = self.sudo()
-        Call._remove_stale_audio_parts()
+        self.env["call.recording.file"]._remove_stale_parts()
         consent_domain = Call._consent_missing_domain()
         audio_domain = Call._purge_due_domain()
         data_domain = Call._metadata_due_domain()

@@ -418,7 +418,7 @@ class CallRecordingProvider(models.Model):
             {"state": "interrupted", "finished": fields.Datetime.now()}
         )
         log = Log.create({"provider_id": self.id, "trigger": trigger})
-        self.env["call.recording"]._remove_stale_audio_parts()
+        self.env["call.recording.file"]._remove_stale_parts()
         self._commit()
         deadline = datetime.now(UTC) + timedelta(seconds=time_budget) if time_budget else None
         sink = ProviderSink(self, log, deadline)

@@ -1,4 +1,3 @@
-import hashlib
 import json
 import logging
 import os
@@ -13,7 +12,6 @@ from odoo.fields import Domain
 from odoo.tools import consteq, hmac
 
 from ..lib import handover
-from ..lib.audio import CHUNK_SIZE
 from . import evidence
 
 _logger = logging.getLogger(__name__)
@@ -269,7 +267,6 @@ class CallRecordingRequest(models.Model):
             return
         # sudo: the requests' own package attachments, deleted by the system.
         packages = requests.sudo().package_id
-        store_fnames = {p.store_fname for p in packages if p.store_fname}
         handed = requests.filtered("delivered_date")
         evidence.writer(handed).write(
             {
@@ -287,9 +284,8 @@ class CallRecordingRequest(models.Model):
                 "package_delete_date": False,
             }
         )
-        packages.unlink()
         # the file itself, not only its record, once the deletion is committed
-        self.env["call.recording"]._delete_files_after_commit(store_fnames)
+        self.env["call.recording.file"]._delete(packages)
         for request in handed:
             request.message_post(
                 body=self.env._(
@@ -532,22 +528,26 @@ class CallRecordingRequest(models.Model):
         # sudo: the manager handling the request may not see every agent's
         # call, but the customer is owed all of theirs.
         calls = self.call_ids.sudo().filtered("has_audio")
-        Attachment = self.env["ir.attachment"].sudo()
+        Files = self.env["call.recording.file"]
         tz_name = self._customer_tz()
         entries = []
         for call in calls:
             attachment = call._get_playable_audio_attachment()
-            if not attachment or not attachment.store_fname:
-                raise UserError(
-                    self.env._(
-                        "The recording of %(call)s cannot be read now (kept on a server "
-                        "that did not answer?); try again later.",
-                        call=call.name,
-                    )
+            unreadable = UserError(
+                self.env._(
+                    "The recording of %(call)s cannot be read now (kept on a server "
+                    "that did not answer?); try again later.",
+                    call=call.name,
                 )
+            )
+            if not attachment:
+                raise unreadable
             entries.append(
                 handover.PackageEntry(
-                    path=Attachment._full_path(attachment.store_fname),
+                    path="",
+                    opener=_explained(Files._opener(attachment), unreadable),
+                    size=attachment.file_size,
+                    modified=call.start_datetime,
                     arcname=call._audio_download_name(),
                     metadata={
                         "reference": call.name,
@@ -567,29 +567,25 @@ class CallRecordingRequest(models.Model):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "package.zip")
             handover.build_package(path, entries, title=self.name)
-            with open(path, "rb") as fp:
-                data = fp.read()
-        # sudo (Attachment): the request's own package, replaced by the system.
-        old = self.package_id.sudo()
-        old_fnames = {a.store_fname for a in old if a.store_fname}
-        old.unlink()
-        self.env["call.recording"]._delete_files_after_commit(old_fnames)
-        filename = f"{self.name.replace('/', '-')}_recordings.zip"
-        package = Attachment.create(
-            {
-                "name": filename,
-                "raw": data,
-                "mimetype": "application/zip",
-                "res_model": self._name,
-                "res_id": self.id,
-            }
-        )
+            with open(path, "rb") as fp, Files._receive(fp) as spooled:
+                # The request's own package, replaced by the system.
+                Files._delete(self.package_id)
+                filename = f"{self.name.replace('/', '-')}_recordings.zip"
+                package = Files._store(
+                    spooled,
+                    {
+                        "name": filename,
+                        "mimetype": "application/zip",
+                        "res_model": self._name,
+                        "res_id": self.id,
+                    },
+                )
         keep_days = self.company_id.call_recording_package_keep_days or 7
         evidence.writer(self).write(
             {
                 "package_id": package.id,
-                "package_sha256": hashlib.sha256(data).hexdigest(),
-                "package_size": len(data),
+                "package_sha256": spooled.sha256,
+                "package_size": spooled.size,
                 "package_content": "\n".join(
                     json.dumps(
                         {
@@ -625,17 +621,11 @@ class CallRecordingRequest(models.Model):
             or package.res_field
         ):
             return package.browse()
-        digest = hashlib.sha256()
         try:
-            if package.store_fname:
-                with open(package._full_path(package.store_fname), "rb") as fp:
-                    while chunk := fp.read(CHUNK_SIZE):
-                        digest.update(chunk)
-            else:
-                digest.update(package.raw or b"")
-        except OSError:  # the file is gone from the filestore
+            sha256 = self.env["call.recording.file"]._sha256(package)
+        except OSError:  # the file is gone from the storage
             return package.browse()
-        if not consteq(digest.hexdigest(), self.package_sha256):
+        if not consteq(sha256, self.package_sha256):
             return package.browse()
         return package
 
@@ -865,3 +855,15 @@ class CallRecordingRequest(models.Model):
         )
         action["domain"] = [("request_id", "=", self.id)]
         return action
+
+
+def _explained(opener, error):
+    """``opener``, raising ``error`` when the file cannot be read."""
+
+    def open_file():
+        try:
+            return opener()
+        except OSError as exc:
+            raise error from exc
+
+    return open_file

@@ -1,6 +1,7 @@
 from . import test_access
 from . import test_audio
 from . import test_compliance
+from . import test_files
 from . import test_matching
 from . import test_model
 from . import test_report

@@ -47,11 +47,9 @@ class CallRecording(models.Model):
         retention rules that guard deletions do not apply; the checksum,
         size and type stay on the call for the fetch-back.
         """
-        attachments = self._audio_attachments()
-        store_fnames = {a.store_fname for a in attachments if a.store_fname}
-        attachments.unlink()
+        # the files go once this is committed (the core's call.recording.file)
+        self.env["call.recording.file"]._delete(self._audio_attachments())
         self.invalidate_recordset(["audio"])
-        self._delete_files_after_commit(store_fnames)
         # The recording's status is the system's to set.
         evidence.writer(self).write({"recording_status": "remote"})
 

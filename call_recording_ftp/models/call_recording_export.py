@@ -1,5 +1,4 @@
 import hashlib
-import io
 import tempfile
 
 from odoo import api, fields, models
@@ -215,16 +214,6 @@ class CallRecordingExport(models.Model):
             )
             return manifest_lib.redacted(entry, reason or self.env._("deleted"))
         return entry
-
-    @api.model
-    def _audio_opener(self, attachment):
-        """A callable opening the stored audio, safe in another thread (no database access)."""
-        attachment = attachment.sudo()
-        if attachment.store_fname:
-            path = attachment._full_path(attachment.store_fname)
-            return lambda: open(path, "rb")
-        data = attachment.raw or b""
-        return lambda: io.BytesIO(data)
 
     def _fetch_back(self):
         """Download this export's file into a spooled temporary file and verify it.

@@ -66,7 +66,8 @@ class ExportRunSink(ExportSink):
             remote_path=path,
             size=call.audio_size,
             sha256=call.audio_sha256,
-            opener=export._audio_opener(attachment),
+            # resolved here, opened by a runner thread without the database
+            opener=self.env["call.recording.file"]._opener(attachment),
             manifest=export._manifest_entry(),
         )
 

@@ -1,6 +1,8 @@
 import csv
+import hashlib
 import io
 import json
+import os
 from datetime import timedelta
 
 from odoo import fields
@@ -49,6 +51,23 @@ class TestRemoteAudio(FtpExportCommon):
                     back._fetch_back_audio()
                 target.remove_local_audio = False
                 target.export_ids.unlink()
+
+    def test_local_file_goes_once_committed_and_comes_back(self):
+        call = self._call(self.agent_a, "+36301112244")
+        call._set_audio_bytes(synth_call_wav(2, seed=4242))  # a file of its own
+        attachment = call._get_audio_attachment()
+        path = attachment._full_path(attachment.store_fname)
+        self.target_sftp.remove_local_audio = True
+        self.target_sftp._run()
+        self.assertEqual(call.recording_status, "remote")
+        self.assertTrue(os.path.exists(path), "kept until the removal is committed")
+        with self.enter_registry_test_mode():  # its cursors see this transaction's work
+            self.env.cr.postcommit.run()  # what happens when the removal is committed
+        self.assertFalse(os.path.exists(path))
+        fetched = call._get_playable_audio_attachment().sudo()
+        self.assertEqual(fetched._full_path(fetched.store_fname), path)
+        with open(path, "rb") as fp:
+            self.assertEqual(hashlib.sha256(fp.read()).hexdigest(), call.audio_sha256)
 
     def test_unverified_upload_keeps_local_audio(self):
         self.ftp.faults.wrong_hash = True

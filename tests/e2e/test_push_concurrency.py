@@ -72,8 +72,8 @@ def server():
         try:
             if requests.get(f"{url}/web/health", timeout=2).status_code == 200:
                 break
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or still loading on a busy machine
         if proc.poll() is not None:
             raise AssertionError(proc.stderr.read()[-3000:])
         time.sleep(0.3)

@@ -74,11 +74,17 @@ AGENTS = [
 
 
 def _audio_lib():
+    """The add-on's ``lib/audio.py``, loaded with its package (no Odoo needed)."""
     lib_dir = REPO / "call_recording" / "lib"
-    spec = importlib.util.spec_from_file_location("call_recording_lib_audio", lib_dir / "audio.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    name = "call_recording_lib"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, lib_dir / "__init__.py", submodule_search_locations=[str(lib_dir)]
+        )
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[name] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(f"{name}.audio")
 
 
 def add_demo_call(fake, code, start, rng, synth):

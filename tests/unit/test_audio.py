@@ -81,19 +81,3 @@ def test_store_stream_stops_reading_past_limit(tmp_path):
     with pytest.raises(audio.AudioError):
         audio.store_stream(Endless(), str(tmp_path), max_size=10_000, chunk_size=1000)
     assert Endless.reads <= 11
-
-
-def test_remove_stale_parts_keeps_fresh_downloads(tmp_path):
-    """Files of killed downloads go once old; one being written stays."""
-    stale = tmp_path / "call-audio-old.part"
-    fresh = tmp_path / "call-audio-new.part"
-    other = tmp_path / "keep.txt"
-    for path in (stale, fresh, other):
-        path.write_bytes(b"x")
-    now = 1_800_000_000
-    os.utime(stale, (now - 7200, now - 7200))
-    os.utime(fresh, (now - 60, now - 60))
-    os.utime(other, (now - 7200, now - 7200))
-    assert audio.remove_stale_parts(str(tmp_path), older_than_seconds=3600, now=now) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["call-audio-new.part", "keep.txt"]
-    assert audio.remove_stale_parts(str(tmp_path / "missing")) == 0
