@@ -478,6 +478,27 @@ class CallRecording(models.Model):
         )
         return megabytes * 1024 * 1024
 
+    def _may_keep_audio(self):
+        """Whether this call's recording may be kept: the one consent rule.
+
+        Here always; ``call_recording_compliance.py`` adds the other party's
+        refusal and the line's recording policy.  The import, the Push API,
+        uploads and :meth:`_check_audio_allowed` all ask this.
+        """
+        self.ensure_one()
+        return True
+
+    def _audio_not_kept_message(self):
+        """Why :meth:`_may_keep_audio` refuses this call's recording."""
+        self.ensure_one()
+        return self.env._("The audio of %(call)s is not kept.", call=self.name)
+
+    def _check_audio_allowed(self):
+        """Refuse audio that must not be kept (and never re-import a refused one)."""
+        for call in self:
+            if not call._may_keep_audio():
+                raise UserError(call._audio_not_kept_message())
+
     def _set_audio_bytes(self, data, filename=None):
         """Store a recording given as bytes; empty data removes the audio (logged)."""
         if not data:
@@ -509,76 +530,106 @@ class CallRecording(models.Model):
         try:
             stored = audio_lib.store_stream(stream, self._audio_temp_dir(), self._max_audio_size())
         except audio_lib.AudioError as exc:
-            raise UserError(
-                self.env._(
-                    "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=exc
-                )
-            ) from exc
-        # sudo: the audio attachment is administrators' only; the system
-        # stores it (a private method: callers checked who may store).
-        Attachment = self.env["ir.attachment"].sudo()
+            raise UserError(self._audio_refused_message(exc)) from exc
         try:
-            fname = f"{stored.sha1[:2]}/{stored.sha1}"
-            full_path = Attachment._full_path(fname)
-            if Attachment._storage() != "file":
-                with open(stored.path, "rb") as fp:
-                    raw = fp.read()
-            else:
-                raw = None
-                os.makedirs(os.path.dirname(full_path), exist_ok=True)
-                if os.path.exists(full_path):
-                    os.unlink(stored.path)
-                else:
-                    os.replace(stored.path, full_path)
-                    # in case the transaction aborts, let the GC collect it
-                    Attachment._mark_for_gc(fname)
+            return self._attach_stored_audio([stored], filename=filename)
         finally:
             if os.path.exists(stored.path):
                 os.unlink(stored.path)
 
-        if self.recording_status not in ("none", "pending", "failed"):
-            # a call still waiting for its recording has no attachment to replace
-            self._get_audio_attachment().unlink()
-        name = (filename and safe_filename(filename)) or self._audio_download_name(stored.mimetype)
-        vals = {
-            "name": name,
-            "res_model": self._name,
-            "res_id": self.id,
-            "res_field": "audio",
-            "mimetype": stored.mimetype,
-            "type": "binary",
-        }
-        if raw is not None:
-            vals["raw"] = raw
-        attachment = Attachment.create(vals)
-        if raw is None:
+    def _audio_refused_message(self, error):
+        """Why the data given as this call's recording is not one (type, size)."""
+        self.ensure_one()
+        return self.env._(
+            "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=error
+        )
+
+    def _attach_stored_audio(self, stored_list, filename=None):
+        """Make recordings written by ``audio_lib.store_stream`` the audio of these calls.
+
+        The batched end of :meth:`_set_audio_stream` (the import stores
+        several downloads at once): ``stored_list`` holds one
+        ``StoredAudio`` per call of ``self``, in order, already allowed by
+        :meth:`_check_audio_allowed`.  The attachments are created in one
+        go, then each file moves into the filestore (marked for its garbage
+        collection, in case the transaction is rolled back).  A file
+        already in the filestore (the same recording) is kept.
+        """
+        assert len(self) == len(stored_list)
+        # sudo: the audio attachment is administrators' only; the system
+        # stores it (a private method: callers checked who may store).
+        Attachment = self.env["ir.attachment"].sudo()
+        in_db = Attachment._storage() != "file"
+        # a call still waiting for its recording has no attachment to replace
+        self.filtered(
+            lambda c: c.recording_status not in ("none", "pending", "failed")
+        )._audio_attachments().unlink()
+        names, vals_list = [], []
+        for call, stored in zip(self, stored_list, strict=True):
+            name = (filename and safe_filename(filename)) or call._audio_download_name(
+                stored.mimetype
+            )
+            names.append(name)
+            vals = {
+                "name": name,
+                "res_model": self._name,
+                "res_id": call.id,
+                "res_field": "audio",
+                "mimetype": stored.mimetype,
+                "type": "binary",
+            }
+            if in_db:
+                with open(stored.path, "rb") as fp:
+                    vals["raw"] = fp.read()
+            vals_list.append(vals)
+        attachments = Attachment.create(vals_list)
+        if not in_db:
             # ir.attachment.create() computes these from in-memory data; the
-            # file is already in the filestore, so they are set directly.
+            # files go to the filestore as they are, so they are set directly.
             self.env.cr.execute(
                 SQL(
-                    "UPDATE ir_attachment SET store_fname = %s, file_size = %s, "
-                    "checksum = %s, mimetype = %s WHERE id = %s",
-                    fname,
-                    stored.size,
-                    stored.sha1,
-                    stored.mimetype,
-                    attachment.id,
+                    "UPDATE ir_attachment AS a SET store_fname = v.fname, file_size = v.size, "
+                    "checksum = v.sha1, mimetype = v.mimetype "
+                    "FROM (VALUES %s) AS v(id, fname, size, sha1, mimetype) WHERE a.id = v.id",
+                    SQL(", ").join(
+                        SQL(
+                            "(%s, %s, %s, %s, %s)",
+                            attachment.id,
+                            f"{stored.sha1[:2]}/{stored.sha1}",
+                            stored.size,
+                            stored.sha1,
+                            stored.mimetype,
+                        )
+                        for attachment, stored in zip(attachments, stored_list, strict=True)
+                    ),
                 )
             )
-            attachment.invalidate_recordset(["store_fname", "file_size", "checksum", "mimetype"])
+            attachments.invalidate_recordset(["store_fname", "file_size", "checksum", "mimetype"])
         self.invalidate_recordset(["audio"])
-        # The recording's metadata is evidence, set by the system from the
-        # data just stored.
-        evidence.writer(self).write(
-            {
-                "recording_status": "available",
-                "audio_filename": name,
-                "audio_mimetype": stored.mimetype,
-                "audio_size": stored.size,
-                "audio_sha256": stored.sha256,
-            }
-        )
-        return attachment
+        for call, stored, name in zip(self, stored_list, names, strict=True):
+            # The recording's metadata is evidence, set by the system from
+            # the data just stored.
+            evidence.writer(call).write(
+                {
+                    "recording_status": "available",
+                    "audio_filename": name,
+                    "audio_mimetype": stored.mimetype,
+                    "audio_size": stored.size,
+                    "audio_sha256": stored.sha256,
+                }
+            )
+        self.flush_recordset()
+        if not in_db:
+            for stored in stored_list:
+                fname = f"{stored.sha1[:2]}/{stored.sha1}"
+                full_path = Attachment._full_path(fname)
+                if os.path.exists(full_path):
+                    continue  # the same recording is there already
+                os.makedirs(os.path.dirname(full_path), exist_ok=True)
+                os.replace(stored.path, full_path)
+                # in case the transaction aborts, let the GC collect it
+                Attachment._mark_for_gc(fname)
+        return attachments[:1] if len(self) == 1 else attachments
 
     def _remove_audio(self, status="none"):
         """Delete the audio of these calls; the calls and their metadata stay."""
