@@ -86,8 +86,10 @@ class CallRecording(models.Model):
         for lead in leads:
             if lead.partner_id:
                 # child_of: the lead's contact or any of its parents
-                for ancestor in lead.partner_id.parent_path.split("/")[:-1]:
-                    of_customer[int(ancestor)].append(lead)
+                partner = lead.partner_id
+                while partner:
+                    of_customer[partner.id].append(lead)
+                    partner = partner.parent_id
             else:
                 of_number[lead.phone_sanitized].append(lead)
         links = defaultdict(self.browse)
