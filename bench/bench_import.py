@@ -74,14 +74,14 @@ while day < until:
         page.raise_for_status()
         data = page.json()
         rows = []
-        calls = [(parsedate_to_datetime(c["start_time"]), c) for c in data["calls"]]
-        calls = [(start, c) for start, c in calls if day <= start < end]
+        listed = [(parsedate_to_datetime(c["start_time"]), c) for c in data["calls"]]
+        listed = [(start, c) for start, c in listed if day <= start < end]
         # the page's recordings in one request: created from its first start
         # to its last end (as the adapter asks)
         recordings = {}
-        if calls:
-            low = min(start for start, _c in calls)
-            high = max(start + timedelta(seconds=int(c["duration"])) for start, c in calls)
+        if listed:
+            low = min(start for start, _c in listed)
+            high = max(start + timedelta(seconds=int(c["duration"])) for start, c in listed)
             rec_url = (f"{base}/2010-04-01/Accounts/{login}/Recordings.json"
                        f"?DateCreated>={low:%Y-%m-%dT%H:%M:%SZ}"
                        f"&DateCreated<={high + timedelta(minutes=1):%Y-%m-%dT%H:%M:%SZ}"
@@ -91,7 +91,7 @@ while day < until:
                 for r in recs["recordings"]:
                     recordings.setdefault(r["call_sid"], []).append(r)
                 rec_url = base + recs["next_page_uri"] if recs["next_page_uri"] else None
-        for start, call in calls:
+        for start, call in listed:
             rec = next((r for r in recordings.get(call["sid"], ()) if r["status"] == "completed"),
                        None)
             path = size = sha = None

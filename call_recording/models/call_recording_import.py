@@ -76,11 +76,6 @@ class CallRecording(models.Model):
         "(provider_id, import_next_try) WHERE import_recheck_until IS NOT NULL"
     )
 
-    @api.model
-    def _download_backoff_minutes(self, attempts):
-        """5, 10, 20 ... minutes, at most a day, between download attempts."""
-        return min(5 * 2 ** max(attempts - 1, 0), 24 * 60)
-
     def action_retry_download(self):
         """Try the download of failed recordings again on the next run.
 

@@ -13,6 +13,7 @@ from odoo import fields
 from odoo.exceptions import UserError
 
 from ..lib import audio as audio_lib
+from ..lib.backoff import next_attempt_delay
 from ..lib.providers.base import (
     IncompleteDownload,
     ProviderCall,
@@ -241,13 +242,8 @@ class ProviderSink(SyncSink):
             )
         else:
             attempts = record.import_attempts + 1
-            minutes = min(self.Call._download_backoff_minutes(attempts), RECHECK_HOURS * 60 // 8)
-            record.write(
-                {
-                    "import_attempts": attempts,
-                    "import_next_try": now + timedelta(minutes=minutes),
-                }
-            )
+            delay = min(next_attempt_delay(attempts), timedelta(hours=RECHECK_HOURS) / 8)
+            record.write({"import_attempts": attempts, "import_next_try": now + delay})
         self.commit_soon(1)
 
     # -- audio -------------------------------------------------------------
@@ -452,19 +448,17 @@ class ProviderSink(SyncSink):
                     "import_verify": not done,
                     "import_next_try": False
                     if done
-                    else fields.Datetime.now()
-                    + timedelta(minutes=self.Call._download_backoff_minutes(attempts)),
+                    else fields.Datetime.now() + next_attempt_delay(attempts),
                 }
             )
             self.commit_soon(1)
             return
         if retry and attempts < MAX_DOWNLOAD_ATTEMPTS:
-            minutes = self.Call._download_backoff_minutes(attempts)
             call.write(
                 {
                     "import_error": message,
                     "import_attempts": attempts,
-                    "import_next_try": fields.Datetime.now() + timedelta(minutes=minutes),
+                    "import_next_try": fields.Datetime.now() + next_attempt_delay(attempts),
                 }
             )
         else:
