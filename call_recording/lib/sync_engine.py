@@ -32,6 +32,7 @@ order the downloads were started.
 """
 
 import contextlib
+import itertools
 import logging
 import tempfile
 from collections import deque
@@ -48,9 +49,12 @@ _logger = logging.getLogger(__name__)
 SPOOL_MEMORY = 1024 * 1024
 CHUNK_SIZE = 256 * 1024
 #: Downloads started ahead of the storing, per download thread.
-AHEAD_PER_WORKER = 4
-#: Recordings stored together, at most.
-STORE_BATCH = 20
+AHEAD_PER_WORKER = 16
+#: Recordings stored together: the storing waits for this many (or for all
+#: on their way, if fewer), while the threads go on with the next ones.
+STORE_BATCH = 32
+#: Due recordings asked of the sink at once, per download thread.
+DUE_PER_WORKER = 32
 
 
 class AudioTooLarge(ValueError):
@@ -175,7 +179,8 @@ class SyncEngine:
         self.rate_limited = None
         self._pool = None
         self._in_flight = deque()  # (key, future), in the order started
-        self._seen = set()  # keys started in this run (never twice)
+        self._due = deque()  # (key, call) due, not started yet
+        self._seen = set()  # keys started or due in this run (never twice)
 
     def run(self, cursor, now, overlap=None):
         """List calls since ``cursor - overlap`` up to ``now``, fetching audio meanwhile.
@@ -286,31 +291,40 @@ class SyncEngine:
             self._start_downloads(self.sink.max_audio_size())
 
     def _start_downloads(self, max_size):
-        """Start downloads of due recordings until the threads have enough ahead."""
+        """Start downloads of due recordings until the threads have enough ahead.
+
+        The due recordings are asked of the sink a few hundred at a time,
+        and again only once those are started.
+        """
         room = self.download_workers * AHEAD_PER_WORKER - len(self._in_flight)
-        if room <= 0:
-            return
-        # the due list still holds those on their way: ask for that many more
-        due = self.sink.pending_audio(max(self.audio_batch, room) + len(self._in_flight))
-        for key, call in due:
-            if key in self._seen:
-                continue
-            self._seen.add(key)
+        while room > 0:
+            if not self._due and not self._ask_due():
+                return
+            key, call = self._due.popleft()
             future = self._pool.submit(self._download_prepared, key, call, max_size)
             self._in_flight.append((key, future))
             room -= 1
-            if room <= 0:
-                return
+
+    def _ask_due(self):
+        """Fill the queue of due recordings from the sink; False if none is new."""
+        # the due list still holds those on their way: ask for that many more
+        limit = max(self.audio_batch, self.download_workers * DUE_PER_WORKER)
+        for key, call in self.sink.pending_audio(limit + len(self._in_flight)):
+            if key not in self._seen:
+                self._seen.add(key)
+                self._due.append((key, call))
+        return bool(self._due)
 
     def _store_ready(self, block):
         """Store the downloads at the head of the queue that are done (one batch).
 
-        ``block``: wait for the first one.  The order of the queue is kept.
+        ``block``: wait for the first :data:`STORE_BATCH` (or all on their
+        way, if fewer) to be done.  The order of the queue is kept.
         """
         if not self._in_flight:
             return
         if block:
-            wait([self._in_flight[0][1]])
+            wait([future for _key, future in itertools.islice(self._in_flight, STORE_BATCH)])
         batch = []
         while self._in_flight and len(batch) < STORE_BATCH and self._in_flight[0][1].done():
             batch.append(self._in_flight.popleft())

@@ -277,14 +277,34 @@ class CallRecording(models.Model):
                 order="company_id",
                 limit=1,
             )
-            for vals in numbered:
-                vals["name"] = sequence._next() if sequence else new
+            names = self._next_references(sequence, len(numbered)) if sequence else None
+            for index, vals in enumerate(numbered):
+                vals["name"] = names[index] if names else new
         for vals in vals_list:
             if vals.get("partner_id"):
                 vals.setdefault("partner_match", "manual")
         calls = super().create(vals_list)
         calls.filtered(lambda c: not c.partner_id)._match_partners()
         return calls
+
+    @api.model
+    def _next_references(self, sequence, count):
+        """``count`` new references of ``sequence``, in one query where it can be.
+
+        An import creates calls by the page: a standard sequence without
+        date ranges gives all its numbers in one ``nextval`` query instead
+        of one query per call.
+        """
+        if count > 1 and sequence.implementation == "standard" and not sequence.use_date_range:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT nextval(%s) FROM generate_series(1, %s)",
+                    f"ir_sequence_{sequence.id:03d}",
+                    count,
+                )
+            )
+            return [sequence.get_next_char(n) for n in sorted(r[0] for r in self.env.cr.fetchall())]
+        return [sequence._next() for _index in range(count)]
 
     def write(self, vals):
         # Evidence first, on the caller's own values (overrides of write
@@ -544,7 +564,7 @@ class CallRecording(models.Model):
             "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=error
         )
 
-    def _attach_stored_audio(self, stored_list, filename=None):
+    def _attach_stored_audio(self, stored_list, filename=None, marked=False):
         """Make recordings written by ``audio_lib.store_stream`` the audio of these calls.
 
         The batched end of :meth:`_set_audio_stream` (the import stores
@@ -552,8 +572,9 @@ class CallRecording(models.Model):
         ``StoredAudio`` per call of ``self``, in order, already allowed by
         :meth:`_check_audio_allowed`.  The attachments are created in one
         go, then each file moves into the filestore (marked for its garbage
-        collection, in case the transaction is rolled back).  A file
-        already in the filestore (the same recording) is kept.
+        collection, in case the transaction is rolled back, unless
+        ``marked``: already done).  A file already in the filestore (the
+        same recording) is kept.
         """
         assert len(self) == len(stored_list)
         # sudo: the audio attachment is administrators' only; the system
@@ -627,8 +648,9 @@ class CallRecording(models.Model):
                     continue  # the same recording is there already
                 os.makedirs(os.path.dirname(full_path), exist_ok=True)
                 os.replace(stored.path, full_path)
-                # in case the transaction aborts, let the GC collect it
-                Attachment._mark_for_gc(fname)
+                if not marked:
+                    # in case the transaction aborts, let the GC collect it
+                    Attachment._mark_for_gc(fname)
         return attachments[:1] if len(self) == 1 else attachments
 
     def _remove_audio(self, status="none"):
