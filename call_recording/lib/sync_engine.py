@@ -221,22 +221,31 @@ class SyncEngine:
 
         After each page, downloads of what is due start in the threads and
         those already done are stored: the listing never waits for them.
+        The next page of the listing is read (in a thread of its own) while
+        the sink stores the last one; pages stay in order, one at a time.
         """
-        for start, end in windows(since, until, self.window):
-            cursor = None
-            while True:
-                page = self.adapter.list_calls(start, end, cursor)
-                self.stats.pages += 1
-                self.stats.add(self.sink.store_calls(page.calls, page.errors))
-                self._pump_audio()
-                cursor = page.next_cursor
-                if not cursor:
-                    break
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-list") as lister:
+            for start, end in windows(since, until, self.window):
+                page = self.adapter.list_calls(start, end, None)
+                while True:
+                    # the next page is read while this one is stored
+                    following = (
+                        lister.submit(self.adapter.list_calls, start, end, page.next_cursor)
+                        if page.next_cursor
+                        else None
+                    )
+                    self.stats.pages += 1
+                    self.stats.add(self.sink.store_calls(page.calls, page.errors))
+                    self._pump_audio()
+                    if following is None:
+                        break
+                    if self.sink.out_of_time():
+                        following.cancel()
+                        return False
+                    page = following.result()
+                self.sink.save_cursor(end)
                 if self.sink.out_of_time():
                     return False
-            self.sink.save_cursor(end)
-            if self.sink.out_of_time():
-                return False
         return True
 
     def retry_unreadable(self, limit=100):

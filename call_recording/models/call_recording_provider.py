@@ -486,7 +486,7 @@ class CallRecordingProvider(models.Model):
         among the account's lines, else the account's.  One pass per batch."""
         self.ensure_one()
         lines = {line.number_e164: line.company_id.id for line in self.line_ids if line.number_e164}
-        region = self._phone_region()
+        region = self._phone_region() if lines else None
         companies = {}
         for pcall in pcalls:
             number = pcall.callee_number if pcall.direction == "inbound" else pcall.caller_number
