@@ -303,7 +303,12 @@ class CallRecording(models.Model):
                     count,
                 )
             )
-            return [sequence.get_next_char(n) for n in sorted(r[0] for r in self.env.cr.fetchall())]
+            # what get_next_char() does, with the prefix and suffix read once
+            prefix, suffix = sequence._get_prefix_suffix()
+            return [
+                f"{prefix}{number:0{sequence.padding}d}{suffix}"
+                for number in sorted(row[0] for row in self.env.cr.fetchall())
+            ]
         return [sequence._next() for _index in range(count)]
 
     def write(self, vals):
