@@ -55,7 +55,7 @@ class CallRecordingWebhook(http.Controller):
             # RecursionError: JSON nested deeper than Python's parser goes.
             _logger.warning("Unreadable %s webhook for %s: %s", provider_type, provider.name, exc)
             return request.make_response("unreadable", status=400)
-        provider._receive_webhook_events(events)
+        request.env["call.recording.webhook.event"]._receive(provider, events)
         return request.make_response("OK", headers=[("Content-Type", "text/plain")])
 
     @http.route(

@@ -122,6 +122,12 @@ def place(spooled_path, target):
     os.replace(spooled_path, target)
 
 
+def touch(path):
+    """Create an empty file at ``path`` (and its folder) unless it exists."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    open(path, "ab").close()
+
+
 def remove_stale_parts(directory, older_than_seconds=3600, now=None):
     """Delete temporary files that a killed process left in ``directory``.
 

@@ -281,14 +281,39 @@ class CallRecording(models.Model):
                 order="company_id",
                 limit=1,
             )
-            for vals in numbered:
-                vals["name"] = sequence._next() if sequence else new
+            names = self._next_references(sequence, len(numbered)) if sequence else None
+            for index, vals in enumerate(numbered):
+                vals["name"] = names[index] if names else new
         for vals in vals_list:
             if vals.get("partner_id"):
                 vals.setdefault("partner_match", "manual")
         calls = super().create(vals_list)
         calls.filtered(lambda c: not c.partner_id)._match_partners()
         return calls
+
+    @api.model
+    def _next_references(self, sequence, count):
+        """``count`` new references of ``sequence``, in one query where it can be.
+
+        An import creates calls by the page: a standard sequence without
+        date ranges gives all its numbers in one ``nextval`` query instead
+        of one query per call.
+        """
+        if count > 1 and sequence.implementation == "standard" and not sequence.use_date_range:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT nextval(%s) FROM generate_series(1, %s)",
+                    f"ir_sequence_{sequence.id:03d}",
+                    count,
+                )
+            )
+            # what get_next_char() does, with the prefix and suffix read once
+            prefix, suffix = sequence._get_prefix_suffix()
+            return [
+                f"{prefix}{number:0{sequence.padding}d}{suffix}"
+                for number in sorted(row[0] for row in self.env.cr.fetchall())
+            ]
+        return [sequence._next() for _index in range(count)]
 
     def write(self, vals):
         # Evidence first, on the caller's own values (overrides of write
@@ -500,6 +525,27 @@ class CallRecording(models.Model):
         )
         return megabytes * 1024 * 1024
 
+    def _may_keep_audio(self):
+        """Whether this call's recording may be kept: the one consent rule.
+
+        Here always; ``call_recording_compliance.py`` adds the other party's
+        refusal and the line's recording policy.  The import, the Push API,
+        uploads and :meth:`_check_audio_allowed` all ask this.
+        """
+        self.ensure_one()
+        return True
+
+    def _audio_not_kept_message(self):
+        """Why :meth:`_may_keep_audio` refuses this call's recording."""
+        self.ensure_one()
+        return self.env._("The audio of %(call)s is not kept.", call=self.name)
+
+    def _check_audio_allowed(self):
+        """Refuse audio that must not be kept (and never re-import a refused one)."""
+        for call in self:
+            if not call._may_keep_audio():
+                raise UserError(call._audio_not_kept_message())
+
     def _set_audio_bytes(self, data, filename=None):
         """Store a recording given as bytes; empty data removes the audio (logged)."""
         if not data:
@@ -522,38 +568,61 @@ class CallRecording(models.Model):
                 stream, max_size=self._max_audio_size(), sniff=audio_lib.audio_mimetype
             )
         except FileRefused as exc:
-            raise UserError(
-                self.env._(
-                    "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=exc
-                )
-            ) from exc
+            raise UserError(self._audio_refused_message(exc)) from exc
         with spooled:
-            if self.recording_status not in ("none", "pending", "failed"):
-                # a call still waiting for its recording has no attachment to replace
-                replaced = self._get_audio_attachment()
-                if replaced and self.audio_sha256 and self.audio_sha256 != spooled.sha256:
-                    self._log_replaced_audio()  # the purge log names who replaced it
-                Files._delete(replaced)
-            name = (filename and safe_filename(filename)) or self._audio_download_name(
-                spooled.mimetype
-            )
-            attachment = Files._store(
-                spooled,
-                {"name": name, "res_model": self._name, "res_id": self.id, "res_field": "audio"},
-            )
-        self.invalidate_recordset(["audio"])
-        # The recording's metadata is evidence, set by the system from the
-        # data just stored.
-        evidence.writer(self).write(
-            {
-                "recording_status": "available",
-                "audio_filename": name,
-                "audio_mimetype": spooled.mimetype,
-                "audio_size": spooled.size,
-                "audio_sha256": spooled.sha256,
-            }
+            return self._attach_stored_audio([spooled], filename=filename)
+
+    def _audio_refused_message(self, error):
+        """Why the data given as this call's recording is not one (type, size)."""
+        self.ensure_one()
+        return self.env._(
+            "The recording of %(call)s was refused: %(reason)s", call=self.name, reason=error
         )
-        return attachment
+
+    def _attach_stored_audio(self, spooled_list, filename=None, gc_marked=False):
+        """Make spooled recordings (``call.recording.file._receive``) the audio of these calls.
+
+        The batched end of :meth:`_set_audio_stream` (the import stores
+        several downloads at once): ``spooled_list`` holds one ``Spooled``
+        per call of ``self``, in order, already allowed by
+        :meth:`_check_audio_allowed`.  Earlier audio is replaced (logged
+        when it differs); the attachments are created in one go by
+        ``call.recording.file._store_many`` (``gc_marked``: see there).
+        """
+        assert len(self) == len(spooled_list)
+        Files = self.env["call.recording.file"]
+        # a call still waiting for its recording has no attachment to replace
+        replacing = self.filtered(lambda c: c.recording_status not in ("none", "pending", "failed"))
+        for call, spooled in zip(self, spooled_list, strict=True):
+            if call in replacing and call.audio_sha256 and call.audio_sha256 != spooled.sha256:
+                call._log_replaced_audio()  # the purge log names who replaced it
+        Files._delete(replacing._audio_attachments())
+        names = [
+            (filename and safe_filename(filename)) or call._audio_download_name(spooled.mimetype)
+            for call, spooled in zip(self, spooled_list, strict=True)
+        ]
+        attachments = Files._store_many(
+            spooled_list,
+            [
+                {"name": name, "res_model": self._name, "res_id": call.id, "res_field": "audio"}
+                for call, name in zip(self, names, strict=True)
+            ],
+            gc_marked=gc_marked,
+        )
+        self.invalidate_recordset(["audio"])
+        for call, spooled, name in zip(self, spooled_list, names, strict=True):
+            # The recording's metadata is evidence, set by the system from
+            # the data just stored.
+            evidence.writer(call).write(
+                {
+                    "recording_status": "available",
+                    "audio_filename": name,
+                    "audio_mimetype": spooled.mimetype,
+                    "audio_size": spooled.size,
+                    "audio_sha256": spooled.sha256,
+                }
+            )
+        return attachments[:1] if len(self) == 1 else attachments
 
     def _remove_audio(self, status="none"):
         """Delete the audio of these calls; the calls and their metadata stay.

@@ -563,28 +563,33 @@ class CallRecording(models.Model):
             self._join_customer_holds()
         return res
 
-    def _check_audio_allowed(self):
-        """Refuse audio that must not be kept (and never re-import a refused one)."""
-        for call in self:
-            if call._consent_expired():
-                raise UserError(
-                    self.env._(
-                        "No consent was noted for %(call)s in the time its line allows: its "
-                        "audio is not kept.",
-                        call=call.name,
-                    )
-                )
-            if call.consent_state == "refused":
-                raise UserError(
-                    self.env._(
-                        "The other party of %(call)s refused the recording: its audio is not kept.",
-                        call=call.name,
-                    )
-                )
-            if call.legal_basis == "none":
-                raise UserError(
-                    self.env._(
-                        "%(call)s is on a line that is not recorded: its audio is not kept.",
-                        call=call.name,
-                    )
-                )
+    def _may_keep_audio(self):
+        """The consent rule: not when the other party refused or no consent came in time,
+        nor on a line not recorded."""
+        self.ensure_one()
+        return (
+            super()._may_keep_audio()
+            and self.consent_state != "refused"
+            and self.legal_basis != "none"
+            and not self._consent_expired()
+        )
+
+    def _audio_not_kept_message(self):
+        self.ensure_one()
+        if self._consent_expired():
+            return self.env._(
+                "No consent was noted for %(call)s in the time its line allows: its "
+                "audio is not kept.",
+                call=self.name,
+            )
+        if self.consent_state == "refused":
+            return self.env._(
+                "The other party of %(call)s refused the recording: its audio is not kept.",
+                call=self.name,
+            )
+        if self.legal_basis == "none":
+            return self.env._(
+                "%(call)s is on a line that is not recorded: its audio is not kept.",
+                call=self.name,
+            )
+        return super()._audio_not_kept_message()

@@ -95,34 +95,74 @@ class CallRecordingFile(models.AbstractModel):
         name); size and checksum come from the spooled data.  The temporary
         file is moved, not copied.
         """
+        return self._store_many([spooled], [vals])
+
+    @api.model
+    def _store_many(self, spooled_list, vals_list, gc_marked=False):
+        """:meth:`_store` for several files at once: one ``create``, one update.
+
+        The import stores its downloads in batches this way.  ``gc_marked``
+        says the bytes were marked for Odoo's garbage collection already
+        (by :meth:`_gc_marker`, in the download thread).
+        """
         # sudo: recording files are the system's; this private method stores
         # what its callers checked may be stored.
         Attachment = self.env["ir.attachment"].sudo()
-        vals = {"type": "binary", **vals}
-        if spooled.mimetype:
-            vals.setdefault("mimetype", spooled.mimetype)
-        # The row first, the bytes second: a deletion of the same content
-        # that checks for users of the file then sees this one (_remove_unused).
-        attachment = Attachment.create(vals)
-        fname = self._place(attachment, spooled)
-        if fname:
+        vals_list = [
+            {
+                "type": "binary",
+                **({"mimetype": spooled.mimetype} if spooled.mimetype else {}),
+                **vals,
+            }
+            for spooled, vals in zip(spooled_list, vals_list, strict=True)
+        ]
+        # The rows first, the bytes second: a deletion of the same content
+        # that checks for users of the file then sees these (_remove_unused).
+        attachments = Attachment.create(vals_list)
+        placed = []
+        for attachment, spooled in zip(attachments, spooled_list, strict=True):
+            fname = self._place(attachment, spooled, gc_marked=gc_marked)
+            if fname:
+                placed.append(
+                    SQL("(%s, %s, %s, %s)", attachment.id, fname, spooled.size, spooled.sha1)
+                )
+        if placed:
             # create() computes these from bytes in memory; the bytes are
             # in place already, so they are set directly.
             self.env.cr.execute(
                 SQL(
-                    "UPDATE ir_attachment SET store_fname = %s, file_size = %s, checksum = %s "
-                    "WHERE id = %s",
-                    fname,
-                    spooled.size,
-                    spooled.sha1,
-                    attachment.id,
+                    "UPDATE ir_attachment AS a SET store_fname = v.fname, file_size = v.size, "
+                    "checksum = v.sha1 FROM (VALUES %s) AS v(id, fname, size, sha1) "
+                    "WHERE a.id = v.id",
+                    SQL(", ").join(placed),
                 )
             )
-            attachment.invalidate_recordset(["store_fname", "file_size", "checksum"])
-        return attachment
+            attachments.invalidate_recordset(["store_fname", "file_size", "checksum"])
+        return attachments
 
     @api.model
-    def _place(self, attachment, spooled):
+    def _gc_marker(self):
+        """A callable marking a spooled file for Odoo's garbage collection, or None.
+
+        Safe in a thread without the database (the import's downloads mark
+        their files as they arrive, so that storing them in a batch later
+        touches the disk less).  A collection before the file is in place
+        finds nothing to remove; a rolled-back transaction leaves no file
+        unmarked.  None when the bytes are not kept in the filestore.
+        """
+        # sudo: only the storage's paths are read (no record).
+        Attachment = self.env["ir.attachment"].sudo()
+        if Attachment._storage() != "file":
+            return None
+        checklist = Attachment._full_path("checklist")
+
+        def mark(spooled):
+            files_lib.touch(os.path.join(checklist, spooled.sha1[:2], spooled.sha1))
+
+        return mark
+
+    @api.model
+    def _place(self, attachment, spooled, gc_marked=False):
         """Storage primitive: put ``spooled``'s bytes where ``attachment`` keeps them.
 
         Returns the attachment's storage name (``store_fname``), or None
@@ -145,6 +185,15 @@ class CallRecordingFile(models.AbstractModel):
             SQL("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", FILE_LOCK_KEY, fname)
         )
         path = attachment._full_path(fname)
+        if not os.path.exists(spooled.path):
+            # Moved into place by an attempt rolled back since (a batch of
+            # the import stored again one by one); gone only if Odoo's
+            # garbage collection removed it meanwhile.
+            if os.path.exists(path):
+                return fname
+            raise UserError(
+                self.env._("%(name)s was not stored: its data is gone.", name=attachment.name)
+            )
         if os.path.exists(path):
             if not files_lib.same_content(path, spooled.path):
                 raise UserError(
@@ -157,8 +206,9 @@ class CallRecordingFile(models.AbstractModel):
             spooled.discard()
         else:
             files_lib.place(spooled.path, path)
-            # in case the transaction aborts, Odoo's garbage collection removes it
-            attachment._mark_for_gc(fname)
+            if not gc_marked:
+                # in case the transaction aborts, Odoo's garbage collection removes it
+                attachment._mark_for_gc(fname)
         return fname
 
     # ------------------------------------------------------------------

@@ -76,11 +76,6 @@ class CallRecording(models.Model):
         "(provider_id, import_next_try) WHERE import_recheck_until IS NOT NULL"
     )
 
-    @api.model
-    def _download_backoff_minutes(self, attempts):
-        """5, 10, 20 ... minutes, at most a day, between download attempts."""
-        return min(5 * 2 ** max(attempts - 1, 0), 24 * 60)
-
     def action_retry_download(self):
         """Try the download of failed recordings again on the next run.
 
@@ -156,7 +151,9 @@ class CallRecording(models.Model):
                 [("provider_id", "=", provider.id), ("external_id", "in", list(reports))]
             )
         }
-        agents = provider._resolve_agents(reports.values())
+        agents = self.env["call.recording.provider.user"]._resolve_agents(
+            provider, reports.values()
+        )
         companies = provider._call_companies(reports.values())
         # sudo: the agents' companies, whoever imports.
         user_companies = {
@@ -210,7 +207,7 @@ class CallRecording(models.Model):
                 pcall.start.astimezone(UTC).replace(tzinfo=None)
             ),
             "duration": max(int(pcall.duration or 0), 0),
-            "user_id": agents.get(agent_key(pcall)) or False,
+            "user_id": agents.get(pcall.agent_key) or False,
             "recording_status": "pending" if pcall.recording_ref else "none",
             "provider_recording_ref": pcall.recording_ref or False,
             "provider_recording_duration": pcall.recording_duration or 0,
@@ -237,7 +234,7 @@ class CallRecording(models.Model):
         duration = max(int(pcall.duration or 0), 0)
         if duration and duration != self.duration:
             changes["duration"] = duration
-        user_id = agents.get(agent_key(pcall))
+        user_id = agents.get(pcall.agent_key)
         if (
             user_id
             and not self.user_id
@@ -273,14 +270,6 @@ class CallRecording(models.Model):
             changes["import_recheck_until"] = self._recheck_until(pcall)
         return changes
 
-    def _may_keep_audio(self):
-        self.ensure_one()
-        return (
-            self.consent_state != "refused"
-            and self.legal_basis != "none"
-            and not self._consent_expired()
-        )
-
     def _hold_back_downloads(self):
         """New calls whose audio must not be kept are never downloaded (nor awaited)."""
         self.filtered(
@@ -299,7 +288,3 @@ class CallRecording(models.Model):
                         ),
                     }
                 )
-
-
-def agent_key(pcall):
-    return pcall.agent_external_id or pcall.agent_email or None

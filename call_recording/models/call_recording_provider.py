@@ -2,17 +2,13 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
-import psycopg2
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.fields import Domain
-from odoo.tools import SQL, escape_psql, mute_logger
+from odoo.tools import SQL
 
 from ..lib import phone as phone_lib
 from ..lib import providers as providers_lib
 from ..lib.sync_engine import SyncEngine
-from .call_recording_import import agent_key
 from .call_recording_provider_sink import ProviderSink
 
 _logger = logging.getLogger(__name__)
@@ -464,16 +460,18 @@ class CallRecordingProvider(models.Model):
             self._alert_administrators(error)
 
     def _alert_administrators(self, error):
-        """Credentials refused: nothing is imported until someone fixes them."""
-        admins = self.env.ref("call_recording.group_call_recording_admin").user_ids
-        if not admins:
-            return
-        self.activity_schedule(
-            "mail.mail_activity_data_warning",
-            summary=self.env._("Provider refused the credentials"),
-            note=str(error),
-            user_id=admins[0].id,
-        )
+        """Credentials refused: nothing is imported until someone fixes them.
+
+        An activity for each administrator of the account's company (the
+        same people an export alerts).
+        """
+        for user in self.company_id._call_recording_administrators():
+            self.activity_schedule(
+                "mail.mail_activity_data_warning",
+                summary=self.env._("Provider refused the credentials"),
+                note=str(error),
+                user_id=user.id,
+            )
 
     def _commit(self):
         """Commit the work done so far (through the cron's progress when in one)."""
@@ -488,7 +486,7 @@ class CallRecordingProvider(models.Model):
         among the account's lines, else the account's.  One pass per batch."""
         self.ensure_one()
         lines = {line.number_e164: line.company_id.id for line in self.line_ids if line.number_e164}
-        region = self._phone_region()
+        region = self._phone_region() if lines else None
         companies = {}
         for pcall in pcalls:
             number = pcall.callee_number if pcall.direction == "inbound" else pcall.caller_number
@@ -505,84 +503,6 @@ class CallRecordingProvider(models.Model):
             self.line_ids.mapped("number_e164")
         )
 
-    def _resolve_agents(self, pcalls):
-        """Agent key of each report -> Odoo user id, through the account's user map.
-
-        Provider users are added to the map as they appear, linked to the
-        internal Odoo user whose *login* is their e-mail: a login only
-        administrators change, never the e-mail users edit about themselves
-        (an agent could otherwise take over a new colleague's calls).  No
-        such user, or several (logins differing in case), leaves the
-        provider user unlinked, with the reason on its row, for an
-        administrator to link by hand; the map is what counts afterwards.
-        """
-        self.ensure_one()
-        reports = {}
-        for pcall in pcalls:
-            key = agent_key(pcall)
-            if key:
-                reports.setdefault(key, pcall)
-        if not reports:
-            return {}
-        # sudo: the import keeps the account's user map, whoever triggers it.
-        Map = self.env["call.recording.provider.user"].sudo()
-        maps = {
-            entry.external_user_id: entry
-            for entry in Map.search(
-                [("provider_id", "=", self.id), ("external_user_id", "in", list(reports))]
-            )
-        }
-        missing = [key for key in reports if key not in maps]
-        if missing:
-            by_login = self._users_by_login(
-                {(reports[key].agent_email or "").strip().lower() for key in missing} - {""}
-            )
-            values = []
-            for key in missing:
-                email = (reports[key].agent_email or "").strip().lower()
-                users = by_login.get(email, [])
-                if len(users) == 1:
-                    note = False
-                elif users:
-                    note = self.env._(
-                        "Not linked: several Odoo users have the login %(login)s.", login=email
-                    )
-                elif email:
-                    note = self.env._(
-                        "Not linked: no Odoo user has the login %(login)s.", login=email
-                    )
-                else:
-                    note = self.env._("Not linked: the provider sent no e-mail.")
-                values.append(
-                    {
-                        "provider_id": self.id,
-                        "external_user_id": key,
-                        "name": reports[key].agent_name or reports[key].agent_email or key,
-                        "email": reports[key].agent_email or False,
-                        "user_id": users[0] if len(users) == 1 else False,
-                        "match_note": note,
-                    }
-                )
-            for entry in Map.create(values):
-                maps[entry.external_user_id] = entry
-        return {key: maps[key].user_id.id for key in reports if maps[key].user_id}
-
-    def _users_by_login(self, logins):
-        """Lower-cased login -> ids of the active internal users with that login."""
-        if not logins:
-            return {}
-        domain = Domain.OR(Domain("login", "=ilike", escape_psql(login)) for login in logins)
-        # sudo: any internal user may be an agent, whoever imports.
-        users = (
-            self.env["res.users"]
-            .sudo()
-            .search_fetch(Domain("share", "=", False) & domain, ["login"])
-        )
-        found = {}
-        for user in users:
-            found.setdefault(user.login.lower(), []).append(user.id)
-        return found
-
     def _announce_call_start(self, pcall):
         """A call starting, as the provider announced it: its agent's screen pop.
 
@@ -591,7 +511,11 @@ class CallRecordingProvider(models.Model):
         call itself arrives later, by the import.
         """
         self.ensure_one()
-        agent = self._resolve_agents([pcall]).get(agent_key(pcall))
+        agent = (
+            self.env["call.recording.provider.user"]
+            ._resolve_agents(self, [pcall])
+            .get(pcall.agent_key)
+        )
         if not agent:
             return False
         company = self.env["res.company"].browse(self._call_companies([pcall])[pcall.external_id])
@@ -605,62 +529,3 @@ class CallRecordingProvider(models.Model):
             company,
             direction=pcall.direction,
         )
-
-    def _receive_webhook_events(self, events):
-        """Store webhook deliveries fast; what needs the API waits for the import job.
-
-        A delivery seen before (same key) is ignored; a call carried whole
-        is stored now, without its audio; the job is woken up to read back
-        announced calls and to download recordings.
-        """
-        self.ensure_one()
-        # sudo: deliveries are the system's record (the caller checked the
-        # delivery's signature or token).
-        Event = self.env["call.recording.webhook.event"].sudo()
-        Call = self.env["call.recording"]
-        wake = False
-        seen = set(
-            Event.search(
-                [
-                    ("provider_id", "=", self.id),
-                    ("event_key", "in", [event.event_key for event in events]),
-                ]
-            ).mapped("event_key")
-        )
-        for event in events:
-            if event.event_key in seen:
-                _logger.info("Webhook %s of %s delivered again", event.event_key, self.name)
-                continue
-            seen.add(event.event_key)
-            try:
-                # The constraint settles a race with a simultaneous delivery.
-                with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                    record = Event.create(
-                        {
-                            "provider_id": self.id,
-                            "event_key": event.event_key,
-                            "kind": event.kind,
-                            "external_id": event.external_id
-                            or (event.call.external_id if event.call else False),
-                            "recording_ref": event.recording_ref or False,
-                        }
-                    )
-            except psycopg2.IntegrityError:
-                _logger.info("Webhook %s of %s delivered again", event.event_key, self.name)
-                continue
-            if event.starting:
-                # a call starting on an agent's phone: the screen pop, nothing stored
-                record.write({"state": "done"})
-                if event.call is not None:
-                    self._announce_call_start(event.call)
-                continue
-            if event.call is not None:
-                if event.recording_ref and not event.call.recording_ref:
-                    event.call.recording_ref = event.recording_ref
-                calls, _counts = Call._upsert_provider_calls(self, [event.call])
-                record.write({"state": "done", "call_id": calls[:1].id})
-                wake = wake or calls.filtered(lambda c: c.recording_status == "pending")
-            else:
-                wake = True
-        if wake:
-            self.env.ref("call_recording.ir_cron_call_recording_provider_sync")._trigger()

@@ -1,7 +1,9 @@
 """The Odoo side of a sync: stores what the engine reads, and commits it."""
 
+import contextlib
 import hashlib
 import logging
+import os
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -10,10 +12,11 @@ import psycopg2
 from odoo import fields
 from odoo.exceptions import UserError
 
+from ..lib import audio as audio_lib
+from ..lib.backoff import next_attempt_delay
 from ..lib.providers.base import (
     IncompleteDownload,
     ProviderCall,
-    ProviderError,
     ProviderRateLimited,
 )
 from ..lib.sync_engine import CHUNK_SIZE, SyncSink
@@ -22,11 +25,37 @@ from .call_recording_import import MAX_DOWNLOAD_ATTEMPTS, RECHECK_HOURS
 
 _logger = logging.getLogger(__name__)
 
-#: Queued webhook deliveries handled per run.
-WEBHOOK_BATCH = 200
+#: What storing a batch of recordings reads of its calls.
+STORE_FIELDS = [
+    "name",
+    "direction",
+    "external_number",
+    "external_number_e164",
+    "recording_status",
+    "consent_state",
+    "legal_basis",
+    "import_verify",
+    "import_error",
+    "import_attempts",
+    "import_next_try",
+]
 #: Downloads stored between two commits, at most (and at most seconds apart).
-AUDIO_COMMIT_EVERY = 20
+AUDIO_COMMIT_EVERY = 50
 AUDIO_COMMIT_SECONDS = 3
+
+
+class PreparedAudio:
+    """A download written to the filestore's temporary folder (or why it is refused)."""
+
+    def __init__(self, stored=None, error=None):
+        self.stored = stored
+        self.error = error
+
+    def close(self):
+        """Remove the temporary file if it was not moved into the filestore."""
+        if self.stored is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.stored.path)
 
 
 class ProviderSink(SyncSink):
@@ -55,6 +84,11 @@ class ProviderSink(SyncSink):
         self.uncommitted = 0
         self.last_commit = time.monotonic()
         self.audio_batch = self.Call.browse()
+        # read here for the download threads, which have no database
+        self.audio_dir = self.env["call.recording.file"]._spool_dir()
+        self.audio_limit = self.Call._max_audio_size()
+        # marks downloads for the filestore's garbage collection in their thread
+        self.gc_mark = self.env["call.recording.file"]._gc_marker()
 
     # -- commits and time --------------------------------------------------
 
@@ -224,13 +258,8 @@ class ProviderSink(SyncSink):
             )
         else:
             attempts = record.import_attempts + 1
-            minutes = min(self.Call._download_backoff_minutes(attempts), RECHECK_HOURS * 60 // 8)
-            record.write(
-                {
-                    "import_attempts": attempts,
-                    "import_next_try": now + timedelta(minutes=minutes),
-                }
-            )
+            delay = min(next_attempt_delay(attempts), timedelta(hours=RECHECK_HOURS) / 8)
+            record.write({"import_attempts": attempts, "import_next_try": now + delay})
         self.commit_soon(1)
 
     # -- audio -------------------------------------------------------------
@@ -272,7 +301,74 @@ class ProviderSink(SyncSink):
         ]
 
     def max_audio_size(self):
-        return self.Call._max_audio_size()
+        return self.audio_limit
+
+    def prepare_audio(self, key, spool):
+        """In a download thread: the file in the filestore's temporary folder, hashed.
+
+        What is not audio, or is too large, is kept as the reason, for the
+        refusal to name the call (in this thread there is no database).
+        """
+        try:
+            stored = audio_lib.store_stream(spool, self.audio_dir, self.audio_limit)
+        except audio_lib.AudioError as exc:
+            return PreparedAudio(error=exc)
+        if self.gc_mark:
+            # Marked for the filestore's garbage collection now, off the
+            # database, before the file is moved there with its attachment.
+            self.gc_mark(stored)
+        return PreparedAudio(stored)
+
+    def store_audio_batch(self, items):
+        """Store prepared downloads together: one savepoint, the attachments in one go.
+
+        A failure of the batch stores its recordings one by one, so that one
+        recording never keeps the others out.  A recording checked against
+        the provider's copy goes the way of :meth:`store_audio`.
+        """
+        calls = self.Call.browse([key for key, _prepared in items])
+        # what storing reads, in one query (not every column of the calls)
+        calls.fetch(STORE_FIELDS)
+        refused, todo = {}, []
+        for (key, prepared), call in zip(items, calls, strict=True):
+            if prepared.error is not None:
+                refused[key] = ValueError(call._audio_refused_message(prepared.error))
+            elif call.import_verify:
+                with open(prepared.stored.path, "rb") as stream:
+                    try:
+                        self.store_audio(key, stream)
+                    except ValueError as exc:
+                        refused[key] = exc
+            else:
+                try:
+                    call._check_audio_allowed()
+                except UserError as exc:
+                    refused[key] = ValueError(exc.args[0])
+                else:
+                    todo.append((call, prepared.stored))
+        try:
+            with self.env.cr.savepoint():
+                self._attach(todo)
+        except (UserError, ValueError, psycopg2.Error) as exc:
+            _logger.info("Storing the recordings one by one: %s", exc)
+            for call, stored in todo:
+                try:
+                    with self.env.cr.savepoint():
+                        self._attach([(call, stored)])
+                except (UserError, ValueError) as call_exc:
+                    refused[call.id] = ValueError(call_exc.args[0])
+        self.commit_soon(len(items))
+        return refused
+
+    def _attach(self, todo):
+        if not todo:
+            return
+        calls = self.Call.browse([call.id for call, _stored in todo])
+        calls._attach_stored_audio([stored for _call, stored in todo], gc_marked=bool(self.gc_mark))
+        for call in calls:
+            if call.import_error or call.import_attempts or call.import_next_try:
+                call.write({"import_error": False, "import_attempts": 0, "import_next_try": False})
+        calls.flush_recordset()
 
     def store_audio(self, key, stream):
         call = self.Call.browse(key).with_prefetch(self.audio_batch._prefetch_ids)
@@ -375,19 +471,17 @@ class ProviderSink(SyncSink):
                     "import_verify": not done,
                     "import_next_try": False
                     if done
-                    else fields.Datetime.now()
-                    + timedelta(minutes=self.Call._download_backoff_minutes(attempts)),
+                    else fields.Datetime.now() + next_attempt_delay(attempts),
                 }
             )
             self.commit_soon(1)
             return
         if retry and attempts < MAX_DOWNLOAD_ATTEMPTS:
-            minutes = self.Call._download_backoff_minutes(attempts)
             call.write(
                 {
                     "import_error": message,
                     "import_attempts": attempts,
-                    "import_next_try": fields.Datetime.now() + timedelta(minutes=minutes),
+                    "import_next_try": fields.Datetime.now() + next_attempt_delay(attempts),
                 }
             )
         else:
@@ -411,46 +505,11 @@ class ProviderSink(SyncSink):
 
     # -- webhooks ----------------------------------------------------------
 
-    def process_webhook_events(self, adapter=None):
-        """Read back the calls that webhooks announced without their data.
-
-        ``adapter`` is the run's (its rate limiter is the run's); the
-        provider's quota running out stops here, the events stay pending.
-        """
-        # sudo: the import's own records.
-        Event = self.env["call.recording.webhook.event"].sudo()
-        events = Event.search(
-            [("provider_id", "=", self.provider.id), ("state", "=", "pending")],
-            limit=WEBHOOK_BATCH,
-            order="id",
+    def process_webhook_events(self, adapter):
+        """Read back the calls that webhooks announced without their data."""
+        self.webhook_stats["webhooks"] += self.env["call.recording.webhook.event"]._read_back(
+            self.provider, self, adapter
         )
-        if not events:
-            return
-        adapter = adapter or self.provider._adapter()
-        for event in events:
-            try:
-                pcall = adapter.refresh_call(event.external_id)
-            except ProviderRateLimited:
-                break  # not the event's fault: read back by a later run
-            except ProviderError as exc:
-                event.write(
-                    {
-                        "attempts": event.attempts + 1,
-                        "error": str(exc),
-                        "state": "pending"
-                        if exc.retryable and event.attempts < MAX_DOWNLOAD_ATTEMPTS
-                        else "failed",
-                    }
-                )
-                continue
-            if pcall is None:
-                event.write({"state": "failed", "error": self.env._("Unknown call.")})
-                continue
-            if event.recording_ref and not pcall.recording_ref:
-                pcall.recording_ref = event.recording_ref
-            self.store_calls([pcall], [])
-            event.write({"state": "done", "error": False})
-            self.webhook_stats["webhooks"] += 1
         self.commit()
 
     # -- the run's log -------------------------------------------------------

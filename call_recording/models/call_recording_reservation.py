@@ -28,7 +28,6 @@ from ..lib import phone as phone_lib
 from ..lib.providers.base import ProviderCall
 from . import evidence
 from .call_recording import DIRECTIONS
-from .call_recording_import import agent_key
 from .call_recording_push import EMAIL_RE, MAX_TEXT, PushBusy
 
 _logger = logging.getLogger(__name__)
@@ -166,7 +165,11 @@ class CallRecording(models.Model):
             if not call.reserved_date:
                 # delivered before it was reserved: announced from now on
                 changes["reserved_date"] = fields.Datetime.now()
-            agent = provider._resolve_agents([pcall]).get(agent_key(pcall))
+            agent = (
+                self.env["call.recording.provider.user"]
+                ._resolve_agents(provider, [pcall])
+                .get(pcall.agent_key)
+            )
             if agent and not call.user_id and call.company_id in self._user_companies(agent):
                 changes["user_id"] = agent
             if changes:

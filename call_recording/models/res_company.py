@@ -113,3 +113,19 @@ class ResCompany(models.Model):
         if policy == "none" or self.call_recording_metadata_mode == "months":
             return max(company_months, recording_months)
         return recording_months
+
+    def _call_recording_administrators(self):
+        """Who is alerted when the import or an export needs someone: one answer for both.
+
+        The active internal users of the call recording Administrator group
+        (directly or through a group implying it) who work in this company;
+        when none does, every active internal one (an alert must reach
+        someone).
+        """
+        self.ensure_one()
+        group = self.env.ref("call_recording.group_call_recording_admin")
+        # sudo: who administers the suite is asked whatever the caller may
+        # read of users and groups; only their ids are used.
+        admins = group.sudo().all_user_ids.filtered(lambda u: u.active and not u.share)
+        ours = admins.filtered(lambda u: self.id in u.company_ids.ids)
+        return (ours or admins).sudo(False)

@@ -1,6 +1,6 @@
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
@@ -23,6 +23,14 @@ WEEKDAYS = [
     ("6", "Saturday"),
     ("7", "Sunday"),
 ]
+
+
+def _zone(name):
+    """The time zone called ``name`` (an IANA name), or None if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 class CallRecordingReport(models.Model):
@@ -69,7 +77,7 @@ class CallRecordingReport(models.Model):
     def _report_tz(self):
         """The user's time zone name, checked (it is put into the view's SQL)."""
         name = self.env.context.get("tz") or self.env.user.tz or "UTC"
-        return name if name in pytz.all_timezones_set else "UTC"
+        return name if _zone(name) is not None else "UTC"
 
     @property
     def _table_query(self):
@@ -133,11 +141,11 @@ class CallRecordingReport(models.Model):
 
     @api.model
     def _utc_bounds(self, start, end):
-        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+        tz = _zone(self.env.context.get("tz") or self.env.user.tz or "UTC") or UTC
 
         def to_utc(day):
-            local = tz.localize(datetime.combine(day, time.min))
-            return local.astimezone(pytz.utc).replace(tzinfo=None)
+            local = datetime.combine(day, time.min, tzinfo=tz)
+            return local.astimezone(UTC).replace(tzinfo=None)
 
         return to_utc(start), to_utc(end)
 

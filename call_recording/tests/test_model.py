@@ -25,6 +25,30 @@ class TestCallModel(CallRecordingCommon):
         self.assertNotEqual(copy.name, self.call_a.name)
         self.assertEqual(copy.recording_status, "none")
 
+    def test_references_of_a_batch(self):
+        """Calls created together (an import's page) get their numbers in one query,
+        in order, formatted as one by one."""
+        year = fields.Date.today().year
+        vals = [{"direction": "inbound", "caller_number": f"+3630123450{i}"} for i in range(5)]
+        sequence = self.env["ir.sequence"].search([("code", "=", "call.recording")], limit=1)
+        Call = self.env["call.recording"]
+        Call._next_references(sequence, 2)  # the sequence's fields are read
+        counts = []
+        for count in (2, 40):
+            before = self.env.cr.sql_log_count
+            Call._next_references(sequence, count)
+            counts.append(self.env.cr.sql_log_count - before)
+        self.assertEqual(counts[0], counts[1], "the queries do not grow with the calls")
+        names = Call._next_references(sequence, 5)
+        numbers = [int(name.rsplit("/", 1)[1]) for name in names]
+        self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 5)))
+        calls = self.env["call.recording"].create(vals)
+        alone = self._call(self.agent_a, "+36301234599")
+        for name in [*names, *calls.mapped("name"), alone.name]:
+            self.assertRegex(name, rf"^CR/{year}/\d{{6}}$")
+        after = [int(name.rsplit("/", 1)[1]) for name in [*calls.mapped("name"), alone.name]]
+        self.assertEqual(after, list(range(numbers[-1] + 1, numbers[-1] + 7)))
+
     def test_reference_unique(self):
         call = self._call(self.agent_a, "+36301234567")
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -42,44 +44,73 @@ class CallRecording(models.Model):
             self.filtered(lambda c: not c.lead_id)._match_leads()
         return res
 
-    def _lead_candidates_domain(self):
-        """Open leads this call may belong to (its customer's, or its number's)."""
-        self.ensure_one()
-        conditions = []
-        if self.commercial_partner_id:
-            conditions.append(Domain("partner_id", "child_of", self.commercial_partner_id.id))
-        if self.external_number_e164:
-            conditions.append(
-                Domain("partner_id", "=", False)
-                & Domain("phone_sanitized", "=", self.external_number_e164)
-            )
-        if not conditions:
-            return None
-        # A lead without a company is its salesperson's: it takes calls of
-        # the companies they work in only.
-        company = Domain("company_id", "=", self.company_id.id) | (
-            Domain("company_id", "=", False)
-            & Domain("user_id.company_ids", "in", self.company_id.ids)
-        )
-        return (
-            Domain.OR(conditions)
-            & Domain([("active", "=", True), ("won_status", "=", "pending")])
-            & company
-        )
-
     def _match_leads(self):
-        """Link each call to the most recent open lead of its customer or number."""
+        """Link each call to the most recent open lead of its customer or number.
+
+        A call's leads are the open ones of its customer (or of the
+        customer's contacts) and, among leads without a customer, those of
+        its number; a lead without a company is its salesperson's and takes
+        calls of the companies they work in only.  One search for the whole
+        batch, as partner matching; each call takes the newest of its own.
+        """
+        calls = self.filtered(lambda c: c.commercial_partner_id or c.external_number_e164)
+        if not calls:
+            return
+        customers = calls.commercial_partner_id
+        numbers = {call.external_number_e164 for call in calls if call.external_number_e164}
+        conditions = []
+        if customers:
+            conditions.append(Domain("partner_id", "child_of", customers.ids))
+        if numbers:
+            conditions.append(
+                Domain("partner_id", "=", False) & Domain("phone_sanitized", "in", list(numbers))
+            )
+        companies = calls.company_id
+        company = Domain("company_id", "in", companies.ids) | (
+            Domain("company_id", "=", False) & Domain("user_id.company_ids", "in", companies.ids)
+        )
         # sudo: the link is the system's, whatever leads the importing or
         # editing user may read; who sees the call is unchanged by it.
-        Lead = self.env["crm.lead"].sudo()
-        for call in self:
-            domain = call._lead_candidates_domain()
-            if not domain:
-                continue
-            lead = Lead.search(domain, order="create_date desc, id desc", limit=1)
-            if lead:
-                # sudo: the system's link (see above).
-                call.sudo().lead_id = lead
+        leads = (
+            self.env["crm.lead"]
+            .sudo()
+            .search(
+                Domain.OR(conditions)
+                & Domain([("active", "=", True), ("won_status", "=", "pending")])
+                & company,
+                order="create_date desc, id desc",
+            )
+        )
+        rank = {lead.id: index for index, lead in enumerate(leads)}
+        of_customer, of_number = defaultdict(list), defaultdict(list)
+        for lead in leads:
+            if lead.partner_id:
+                # child_of: the lead's contact or any of its parents
+                partner = lead.partner_id
+                while partner:
+                    of_customer[partner.id].append(lead)
+                    partner = partner.parent_id
+            else:
+                of_number[lead.phone_sanitized].append(lead)
+        links = defaultdict(self.browse)
+        for call in calls:
+            candidates = of_customer.get(call.commercial_partner_id.id, []) + of_number.get(
+                call.external_number_e164 or "", []
+            )
+            own = [lead for lead in candidates if call._lead_in_company(lead)]
+            if own:
+                links[min(own, key=lambda lead: rank[lead.id])] |= call
+        for lead, linked in links.items():
+            # sudo: the system's link (see above).
+            linked.sudo().lead_id = lead
+
+    def _lead_in_company(self, lead):
+        """Whether ``lead`` may take this call: the call's company, or a lead
+        without one whose salesperson works in it."""
+        self.ensure_one()
+        if lead.company_id:
+            return lead.company_id == self.company_id
+        return self.company_id in lead.user_id.company_ids
 
     def _post_on_leads(self):
         """Tell both chatters: each lead once about its new calls, each call about its lead.
@@ -90,10 +121,10 @@ class CallRecording(models.Model):
         for lead in self.lead_id:
             calls = self.filtered(lambda c, lead=lead: c.lead_id == lead)
             if len(calls) == 1:
-                body = Markup("%s %s") % (self.env._("Call"), calls._lead_call_summary())
+                body = self.env._("Call %(call)s", call=calls._lead_call_summary())
             else:
                 body = Markup("<p>%s</p><ul>%s</ul>") % (
-                    self.env._("%s calls linked to this lead:", len(calls)),
+                    self.env._("%(count)s calls linked to this lead:", count=len(calls)),
                     Markup().join(
                         Markup("<li>%s</li>") % call._lead_call_summary()
                         for call in calls.sorted("start_datetime")
@@ -106,8 +137,9 @@ class CallRecording(models.Model):
                 # sudo: the note on the call is the system's (the lead was
                 # checked readable when a user set it).
                 call.sudo().message_post(
-                    body=Markup("%s %s")
-                    % (self.env._("Linked to"), lead._get_html_link(title=lead.name)),
+                    body=self.env._(
+                        "Linked to %(lead)s", lead=lead._get_html_link(title=lead.name)
+                    ),
                     subtype_xmlid="mail.mt_note",
                 )
 
@@ -124,11 +156,12 @@ class CallRecording(models.Model):
         lang = self.env["res.lang"]._get_data(code=self.env.lang or "en_US")
         date_format = lang.date_format or "%Y-%m-%d"
         time_format = "%H:%M"
-        return Markup("%s (%s, %s, %s)") % (
-            self._get_html_link(title=self.name),
-            direction[self.direction],
-            self.duration_display,
-            start.strftime(f"{date_format} {time_format}"),
+        return self.env._(
+            "%(call)s (%(direction)s, %(length)s, %(start)s)",
+            call=self._get_html_link(title=self.name),
+            direction=direction[self.direction],
+            length=self.duration_display,
+            start=start.strftime(f"{date_format} {time_format}"),
         )
 
     def action_create_lead(self):

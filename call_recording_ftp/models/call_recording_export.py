@@ -5,9 +5,9 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from odoo.addons.call_recording.lib.audio import AUDIO_EXTENSIONS
+from odoo.addons.call_recording.lib.backoff import next_attempt_delay
 
 from ..lib import manifest as manifest_lib
-from ..lib import retry as retry_lib
 from ..lib import template as template_lib
 from ..lib.errors import TransferError
 
@@ -130,7 +130,7 @@ class CallRecordingExport(models.Model):
             {
                 "state": "failed",
                 "attempt_count": attempts,
-                "next_attempt_date": fields.Datetime.now() + retry_lib.next_attempt_delay(attempts),
+                "next_attempt_date": fields.Datetime.now() + next_attempt_delay(attempts),
                 "last_error": explained,
                 "run_id": run.id,
             }

@@ -198,16 +198,10 @@ class CallRecordingExportTarget(models.Model):
             return True
         return False
 
-    def _admin_users(self):
-        group = self.env.ref("call_recording.group_call_recording_admin")
-        return group.all_user_ids.filtered(
-            lambda u: u.active and not u.share and self.company_id in u.company_ids
-        )
-
     def _alert_admins(self, message):
         """An activity for each administrator, and a message that e-mails them."""
         self.ensure_one()
-        admins = self._admin_users()
+        admins = self.company_id._call_recording_administrators()
         warning = self.env.ref("mail.mail_activity_data_warning")
         for user in admins:
             already = self.activity_ids.filtered(

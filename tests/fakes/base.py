@@ -182,6 +182,7 @@ class FakeProvider:
         """Forget calls, faults, requests and counters (one server for many tests)."""
         with self.lock:
             self.calls.clear()
+            self._sorted = None  # the sorted view of the calls just forgotten
             self.requests.clear()
             self.audio_downloads = 0
             self.link_ttl = None

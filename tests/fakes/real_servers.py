@@ -32,7 +32,9 @@ Every server has ``host``, ``port``, ``root`` (its files), ``reset()``
 """
 
 import getpass
+import grp
 import os
+import pwd
 import resource
 import shutil
 import signal
@@ -320,9 +322,6 @@ class ProFTPDServer(_FTPDaemon):
         return path
 
     def command(self):
-        import grp  # noqa: PLC0415 POSIX only, as the daemons
-        import pwd  # noqa: PLC0415
-
         root_run = os.geteuid() == 0
         lines = [
             'ServerName "call recording test server"',

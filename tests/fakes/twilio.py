@@ -34,6 +34,17 @@ adapter:
 * a call not started yet is not listed; one in progress is ``in-progress``
   without duration, its recording ``in-progress`` too; a recording being
   processed is ``processing`` with duration ``"-1"`` and no media yet;
+* ``Recordings.json``, the account's recordings (twilio-python's
+  ``client.recordings.list``): filters ``DateCreated``, ``DateCreated>``
+  and ``DateCreated<`` (sent as ``DateCreated>=`` / ``DateCreated<=``, read
+  as the call list reads ``StartTime``: a bare date is midnight UTC at the
+  start of that day, an instant compares exactly, both bounds inclusive)
+  and ``CallSid``; paged as the call list (``PageSize`` at most 1000,
+  ``next_page_uri`` with ``Page`` and ``PageToken``), newest first, under
+  the key ``recordings``.  A recording exists from the moment recording
+  starts (the call's start; for ``<Dial record>`` the answer, when the
+  child leg starts), ``in-progress`` while the call lasts; its
+  ``call_sid`` is always the parent leg's;
 * ``Calls/{CA}.json``, ``Calls/{CA}/Recordings.json``,
   ``Recordings/{RE}.json``, media at ``Recordings/{RE}.mp3`` or ``.wav``
   with HTTP auth enforced (the account setting "Enforce HTTP Auth on Media
@@ -259,10 +270,15 @@ class FakeTwilio(FakeProvider):
             return "in-progress"
         return "completed" if self.recording_available(call) else "processing"
 
+    def recording_created(self, call):
+        """When the recording resource is created: as recording starts (a ``<Dial>``: answered)."""
+        return call.start + DIAL_DELAY if self.dialled(call) else call.start
+
     def recording_json(self, call):
         sid = self.recording_sid(call.ext_id)
         status = self.recording_status(call)
         seconds = _seconds_of(call.audio)
+        created = self.recording_created(call)
         return {
             "sid": sid,
             "account_sid": self.login,
@@ -270,8 +286,8 @@ class FakeTwilio(FakeProvider):
             "api_version": "2010-04-01",
             "channels": 1,
             "conference_sid": None,
-            "date_created": _rfc2822(call.start),
-            "date_updated": _rfc2822(call.start),
+            "date_created": _rfc2822(created),
+            "date_updated": _rfc2822(created),
             "duration": str(seconds if seconds is not None else call.duration)
             if status == "completed"
             else "-1",
@@ -280,9 +296,13 @@ class FakeTwilio(FakeProvider):
             "media_url": f"{self.base_url}{self.prefix}/Recordings/{sid}",
             "price": None,
             "source": "DialVerb" if self.dialled(call) else "RecordVerb",
-            "start_time": _rfc2822(call.start),
+            "start_time": _rfc2822(created),
             "status": status,
             "uri": f"{self.prefix}/Recordings/{sid}.json",
+            "subresource_uris": {
+                "add_on_results": f"{self.prefix}/Recordings/{sid}/AddOnResults.json",
+                "transcriptions": f"{self.prefix}/Recordings/{sid}/Transcriptions.json",
+            },
         }
 
     # -- routes ------------------------------------------------------------
@@ -310,6 +330,8 @@ class FakeTwilio(FakeProvider):
             )
         if path == f"{prefix}/Calls.json":
             return self._list(query)
+        if path == f"{prefix}/Recordings.json":
+            return self._list_recordings(query)
         if path.startswith(f"{prefix}/Calls/"):
             rest = path[len(f"{prefix}/Calls/") :]
             sid, _, sub = rest.partition("/")
@@ -352,11 +374,11 @@ class FakeTwilio(FakeProvider):
                 return self.audio_reply(call.audio)
         return Reply(404, self.error_body(404))
 
-    def _filters(self, query):
-        """The row predicate of the documented filters, or a 400 Reply."""
+    def _filters(self, query, field="StartTime"):
+        """The row predicate of the documented date filters on ``field``, or a 400 Reply."""
         tests = []
         for name, value in query.items():
-            if name not in ("StartTime", "StartTime>", "StartTime<"):
+            if name not in (field, f"{field}>", f"{field}<"):
                 continue
             try:
                 moment, bare = parse_time(value)
@@ -364,9 +386,9 @@ class FakeTwilio(FakeProvider):
                 return None, Reply(
                     400, {**self.error_body(400), "message": f"Invalid {name}: {value!r}"}
                 )
-            if name == "StartTime>":
+            if name == f"{field}>":
                 tests.append(lambda start, m=moment: start >= m)
-            elif name == "StartTime<":
+            elif name == f"{field}<":
                 tests.append(lambda start, m=moment: start <= m)
             elif bare:
                 tests.append(lambda start, m=moment: m <= start < m + timedelta(days=1))
@@ -398,6 +420,46 @@ class FakeTwilio(FakeProvider):
         return rows
 
     def _list(self, query):
+        tests, error = self._filters(query)
+        if error is not None:
+            return error
+        rows = self._rows(query, tests)
+        return self._page(
+            query,
+            rows,
+            "Calls.json",
+            "calls",
+            lambda row: self.call_json(row[2], row[3]),
+        )
+
+    def _recording_rows(self, query, tests):
+        """``(created, recording sid, conversation)`` of the recordings the query selects,
+        newest first: those of started conversations, once recording has started."""
+        call_sid = query.get("CallSid")
+        now = self.now()
+        rows = []
+        for call in self.sorted_calls():
+            if call.audio is None or (call_sid is not None and call.ext_id != call_sid):
+                continue
+            created = self.recording_created(call)
+            if created > now or not all(test(created) for test in tests):
+                continue
+            rows.append((created, self.recording_sid(call.ext_id), call))
+        rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
+        return rows
+
+    def _list_recordings(self, query):
+        tests, error = self._filters(query, field="DateCreated")
+        if error is not None:
+            return error
+        rows = self._recording_rows(query, tests)
+        return self._page(
+            query, rows, "Recordings.json", "recordings", lambda row: self.recording_json(row[2])
+        )
+
+    def _page(self, query, rows, resource, key, render):
+        """One page of ``rows`` (sorted, newest first; ``row[1]`` is the SID) in
+        Twilio's list envelope, with ``PageSize``, ``Page`` and ``PageToken``."""
         try:
             size = int(query.get("PageSize") or 50)
             page = int(query.get("Page") or 0)
@@ -405,10 +467,6 @@ class FakeTwilio(FakeProvider):
             return Reply(400, self.error_body(400))
         if not 1 <= size <= 1000:
             return Reply(400, self.error_body(400))
-        tests, error = self._filters(query)
-        if error is not None:
-            return error
-        rows = self._rows(query, tests)
         start = 0
         token = query.get("PageToken")
         if token:
@@ -422,19 +480,19 @@ class FakeTwilio(FakeProvider):
         if start + size < len(rows):
             params = {k: v for k, v in query.items() if k not in ("Page", "PageToken", "PageSize")}
             params.update(PageSize=size, Page=page + 1, PageToken="PA" + chunk[-1][1])
-            next_uri = f"{self.prefix}/Calls.json?{urlencode(params)}"
+            next_uri = f"{self.prefix}/{resource}?{urlencode(params)}"
         return Reply(
             200,
             {
-                "calls": [self.call_json(call, kind) for _s, _sid, call, kind in chunk],
+                key: [render(row) for row in chunk],
                 "start": start,
                 "end": start + len(chunk) - 1,
                 "page": page,
                 "page_size": size,
                 "next_page_uri": next_uri,
                 "previous_page_uri": None,
-                "first_page_uri": f"{self.prefix}/Calls.json?PageSize={size}&Page=0",
-                "uri": f"{self.prefix}/Calls.json?PageSize={size}&Page={page}",
+                "first_page_uri": f"{self.prefix}/{resource}?PageSize={size}&Page=0",
+                "uri": f"{self.prefix}/{resource}?PageSize={size}&Page={page}",
             },
         )
 

@@ -511,3 +511,99 @@ def test_unreadable_conversation_is_reported_once(twilio_fake, adapter, now, sin
     calls, errors, _pages = list_all(adapter, since, now)
     assert [ext for ext, _reason in errors] == [bad]
     assert {c.external_id for c in calls} == {good}
+
+
+# -- the account's recordings, one request per page ------------------------------
+
+
+def test_fake_lists_the_accounts_recordings_as_the_sdk_reads_them(twilio_fake, twilio_sdk, now):
+    """``client.recordings.list``: DateCreated filters as instants, CallSid, paging."""
+    starts = [now - timedelta(hours=3) + timedelta(minutes=20 * i) for i in range(6)]
+    ids = [add(twilio_fake, start) for start in starts]
+    add(twilio_fake, now - timedelta(hours=2), audio=None)  # no recording
+    dialled = add(twilio_fake, now - timedelta(hours=2, minutes=30), agent_id="alice")
+    since, until = starts[1], starts[4]
+    listed = twilio_sdk.recordings.list(
+        date_created_after=since, date_created_before=until, page_size=2
+    )
+    assert [r.call_sid for r in listed] == [ids[4], ids[3], ids[2], dialled, ids[1]]
+    # a <Dial record> recording starts with the answer, after its parent leg;
+    # its call_sid is the parent's
+    [of_dialled] = [r for r in listed if r.call_sid == dialled]
+    assert of_dialled.date_created > now - timedelta(hours=2, minutes=30)
+    assert of_dialled.sid == "RE" + dialled[2:]
+    sent = [
+        parse_qs(urlsplit(p).query) for m, p, h in twilio_fake.requests if "/Recordings.json" in p
+    ]
+    # twilio-python writes datetimes as exact instants; pages follow next_page_uri
+    assert sent[0]["DateCreated>"] == [since.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    assert sent[0]["DateCreated<"] == [until.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    assert len(sent) == 3 and "PageToken" in sent[1]
+    [only] = twilio_sdk.recordings.list(call_sid=ids[0])
+    assert (only.call_sid, only.status, only.duration) == (ids[0], "completed", "60")
+    # a bare date is midnight UTC at the start of that day
+    day = (now - timedelta(days=1)).date().isoformat()
+    assert twilio_sdk.recordings.list(date_created_before=day) == []
+
+
+def test_fake_lists_a_recording_in_progress_and_processing(twilio_fake, twilio_sdk, now):
+    live = add(twilio_fake, now - timedelta(seconds=10), duration=600)
+    later = add(twilio_fake, now - timedelta(minutes=5), recording_ready=False)
+    add(twilio_fake, now + timedelta(minutes=5))  # not started: no recording yet
+    statuses = {r.call_sid: (r.status, r.duration) for r in twilio_sdk.recordings.list()}
+    assert statuses == {live: ("in-progress", "-1"), later: ("processing", "-1")}
+
+
+def test_one_recording_request_per_page_of_calls(twilio_fake, adapter, now, since, list_all):
+    ids = {add(twilio_fake, now - timedelta(minutes=10 * i)) for i in range(1, 8)}
+    missed = add(twilio_fake, now - timedelta(minutes=75), state="missed", audio=None)
+    calls, errors, pages = list_all(adapter, since, now)
+    assert errors == []
+    assert pages == 3
+    by_id = {c.external_id: c for c in calls}
+    for ext in ids:
+        assert by_id[ext].recording_ref == "RE" + ext[2:]
+        assert (by_id[ext].recording_ready, by_id[ext].recording_duration) == (True, 60)
+    assert by_id[missed].recording_ref is None
+    paths = [p for m, p, h in twilio_fake.requests]
+    assert not [p for p in paths if "/Calls/" in p], "recordings were read call by call"
+    listings = [parse_qs(urlsplit(p).query) for p in paths if "/Recordings.json" in p]
+    assert len(listings) == pages
+    first_page = sorted(calls[:3], key=lambda c: c.start)
+    # from the first start to the last end of the page, as exact instants
+    assert listings[0]["DateCreated>"] == [first_page[0].start.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    assert listings[0]["PageSize"] == ["1000"]
+
+
+def test_page_recordings_processing_dialled_and_long_calls(
+    twilio_fake, adapter, now, since, list_all
+):
+    waiting = add(twilio_fake, now - timedelta(minutes=30), recording_ready=False)
+    dialled = add(twilio_fake, now - timedelta(minutes=20), agent_id="alice")
+    live = add(twilio_fake, now - timedelta(minutes=1), duration=3600)
+    calls = {c.external_id: c for c in list_all(adapter, now - timedelta(hours=1), now)[0]}
+    assert (calls[waiting].recording_ref, calls[waiting].recording_ready) == (
+        "RE" + waiting[2:],
+        False,
+    )
+    assert calls[dialled].recording_ref == "RE" + dialled[2:]
+    # in progress: read again by later runs
+    assert (calls[live].recording_ref, calls[live].recording_ready) == (None, True)
+    assert not [p for m, p, h in twilio_fake.requests if "/Calls/" in p]
+    # a call ending hours after the last start of its page: read on its own
+    long_call = add(twilio_fake, now - timedelta(hours=5), duration=3 * 3600)
+    short = add(twilio_fake, now - timedelta(hours=5, minutes=10))
+    calls = {c.external_id: c for c in list_all(adapter, since, now - timedelta(hours=4))[0]}
+    assert calls[long_call].recording_ref == "RE" + long_call[2:]
+    assert calls[short].recording_ref == "RE" + short[2:]
+    per_call = [p for m, p, h in twilio_fake.requests if "/Calls/" in p]
+    assert per_call == [
+        f"/2010-04-01/Accounts/{twilio_fake.login}/Calls/{long_call}/Recordings.json"
+    ], "only the call far longer than its page is read on its own"
+
+
+def test_page_recordings_list_that_is_not_a_list(twilio_fake, adapter, now, since):
+    add(twilio_fake, now - timedelta(minutes=1))
+    twilio_fake.malformed_next(path_contains="/Recordings.json")
+    with pytest.raises(MalformedData):
+        adapter.list_calls(since, now)

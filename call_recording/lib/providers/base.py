@@ -3,7 +3,7 @@
 An adapter speaks one provider's API and nothing else: it lists calls in a
 time window page by page, downloads a recording, and checks and parses the
 provider's webhooks.  It never touches the database; the sync engine
-(:mod:`.engine`) and the Odoo models drive it.  Times are always aware
+(:mod:`..sync_engine`) and the Odoo models drive it.  Times are always aware
 UTC ``datetime`` objects once they leave an adapter, whatever the
 provider sends (RFC 2822 strings, UNIX seconds, local times without a
 zone).
@@ -90,6 +90,11 @@ class ProviderCall:
     recording_expected: bool = False
     #: provider fields kept for the record (shown to administrators)
     raw: dict = field(default_factory=dict)
+
+    @property
+    def agent_key(self):
+        """How the provider names the call's agent (its user id, else its e-mail), or None."""
+        return self.agent_external_id or self.agent_email or None
 
 
 @dataclass

@@ -18,6 +18,7 @@ Works with urllib3 1.26 (Odoo's venv) and 2.x (the Docker image): only the
 """
 
 import io
+import json
 import logging
 import os
 import threading
@@ -134,8 +135,6 @@ def provider_message(response, limit=300):
         chunk = b""
     text = chunk.decode("utf-8", "replace").strip() if isinstance(chunk, bytes) else str(chunk)
     try:
-        import json  # noqa: PLC0415 - only on the error path
-
         data = json.loads(text)
     except ValueError:
         data = None

@@ -18,9 +18,16 @@ through to ``client:NAME`` gets that agent.  Child legs are never calls of
 their own.  Children are taken from the same listing when they are in it
 (no extra request) and asked with ``ParentCallSid`` otherwise.
 
-The call list carries no recording data: each completed conversation's
-recordings are read from ``Calls/{CA}/Recordings.json`` (with their
-duration, which the download is checked against).  Webhooks are the
+The call list carries no recording data.  The recordings of a page of
+calls are read with one request: the account's ``Recordings.json`` with
+``DateCreated>`` / ``DateCreated<`` (exact instants, as twilio-python's
+``client.recordings.list`` sends them) from the first start to the last
+end of the page's completed conversations: a recording is created while
+its call lasts, and its ``call_sid`` is always the parent leg's.  A call
+far longer than its page's span, and a call read on its own (a webhook, a
+re-read, a leg found later), has its recordings read from
+``Calls/{CA}/Recordings.json``.  The recording's duration is kept: the
+download is checked against it.  Webhooks are the
 ``recordingStatusCallback`` form POSTs, signed with ``X-Twilio-Signature``
 like twilio-python's ``RequestValidator`` checks them.  A withheld caller
 id arrives as ``+266696687`` (ANONYMOUS on a keypad; the other words
@@ -36,7 +43,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, parse_qsl, quote, urlsplit, urlunsplit
 
@@ -70,6 +77,14 @@ STATES = {
 #: spelled on a telephone keypad (ANONYMOUS, RESTRICTED, UNKNOWN,
 #: UNAVAILABLE).  Not numbers: stored as no number.
 HIDDEN_NUMBERS = frozenset({"+266696687", "+7378742833", "+8656696", "+86282452253"})
+#: The recordings of a page are listed up to the last end of its calls and
+#: this much more (a recording is created while its call lasts: a margin).
+RECORDING_MARGIN = timedelta(minutes=1)
+#: A call ending this long after its page's last start has its recordings
+#: read on their own, so that one long call does not widen the page's list.
+LONG_CALL = timedelta(hours=1)
+#: Recordings asked for per request of the account's list (Twilio's maximum).
+RECORDING_PAGE_SIZE = 1000
 
 
 def iso_instant(moment):
@@ -288,7 +303,7 @@ class TwilioAdapter(ProviderAdapter):
             try:
                 start = _date(raw.get("start_time") or raw.get("date_created"))
                 if since <= start < until:
-                    page.calls.append(self._conversation(raw, legs=legs))
+                    page.calls.append(self._conversation(raw, legs=legs, recordings=False))
             except (KeyError, TypeError, ValueError, AttributeError, MalformedData) as exc:
                 page.errors.append((sid or "?", _unreadable(exc)))
                 legs.unreadable.add(sid)
@@ -296,6 +311,7 @@ class TwilioAdapter(ProviderAdapter):
                 if sid and sid not in legs.merged:
                     legs.emitted(sid, raw)
         self._add_orphans(legs, until, page)
+        self._add_page_recordings(page)
         return page
 
     def _add_orphans(self, legs, until, page):
@@ -308,7 +324,7 @@ class TwilioAdapter(ProviderAdapter):
                 continue  # already reported, read again by the next runs
             try:
                 raw = legs.parents.get(parent_sid) or self._read_call(parent_sid)
-                call = self._conversation(raw, legs=legs) if raw else None
+                call = self._conversation(raw, legs=legs, recordings=False) if raw else None
             except (KeyError, TypeError, ValueError, AttributeError, MalformedData) as exc:
                 page.errors.append((parent_sid, _unreadable(exc)))
                 call = None
@@ -350,8 +366,11 @@ class TwilioAdapter(ProviderAdapter):
             raise MalformedData("Twilio sent a call list without 'calls'.")
         return [row for row in rows if isinstance(row, dict)]
 
-    def _conversation(self, raw, children=None, legs=None):
-        """The call of a parent (or single) leg with its children, and its recording."""
+    def _conversation(self, raw, children=None, legs=None, recordings=True):
+        """The call of a parent (or single) leg with its children, and its recording.
+
+        ``recordings=False``: the caller reads the recording (a page's, at once).
+        """
         sid = raw["sid"]
         if legs is not None:
             children = legs.children.get(sid)
@@ -366,7 +385,8 @@ class TwilioAdapter(ProviderAdapter):
         call = self._parse_call(raw, children or ())
         if legs is not None:
             legs.emitted(sid, raw)
-        self._add_recording(call)
+        if recordings:
+            self._add_recording(call)
         return call
 
     def open_audio(self, call):
@@ -415,7 +435,7 @@ class TwilioAdapter(ProviderAdapter):
         )
 
     def _add_recording(self, call):
-        """Set the recording of ``call``: the completed one, else one still processing."""
+        """Set the recording of ``call`` from its own recording list."""
         if call.raw.get("status") != "completed":
             call.recording_ready = True
             return
@@ -425,6 +445,70 @@ class TwilioAdapter(ProviderAdapter):
         recordings = data.get("recordings")
         if not isinstance(recordings, list):
             raise MalformedData(f"Twilio sent no recording list for {call.external_id}.")
+        self._set_recording(call, recordings)
+
+    def _add_page_recordings(self, page):
+        """Set the recordings of a page's calls from one listing of the account's.
+
+        The list covers every recording created from the first start to the
+        last end of the completed conversations (plus a margin): a call that
+        has none there has none.  A call much longer than the page's span
+        is read on its own.
+        """
+        completed, on_their_own = [], []
+        for call in page.calls:
+            if call.raw.get("status") != "completed":
+                call.recording_ready = True
+            else:
+                completed.append(call)
+        if not completed:
+            return
+        last_start = max(call.start for call in completed)
+        ends = {}
+        for call in completed:
+            end = call.start + timedelta(seconds=max(call.duration, 0))
+            if end > last_start + LONG_CALL:
+                on_their_own.append(call)
+            else:
+                ends[call.external_id] = end
+        for call in on_their_own:
+            self._add_recording(call)
+        listed = [call for call in completed if call.external_id in ends]
+        if not listed:
+            return
+        by_call = self._list_recordings(
+            min(call.start for call in listed), max(ends.values()) + RECORDING_MARGIN
+        )
+        for call in listed:
+            self._set_recording(call, by_call.get(call.external_id, []))
+
+    def _list_recordings(self, since, until):
+        """The account's recordings created in ``[since, until]``, by call SID (newest first)."""
+        params = {
+            "DateCreated>": iso_instant(since),
+            "DateCreated<": iso_instant(until + timedelta(seconds=1)),
+            "PageSize": RECORDING_PAGE_SIZE,
+        }
+        data = self.client.get_json(self._url("/Recordings.json"), params=params)
+        by_call = {}
+        while True:
+            recordings = data.get("recordings")
+            if not isinstance(recordings, list):
+                raise MalformedData("Twilio sent a recording list without 'recordings'.")
+            for recording in recordings:
+                if isinstance(recording, dict) and recording.get("call_sid"):
+                    by_call.setdefault(recording["call_sid"], []).append(recording)
+            next_page = data.get("next_page_uri")
+            if not next_page:
+                return by_call
+            if not next_page.startswith(f"{API}/Accounts/"):
+                raise MalformedData(f"Twilio sent an unexpected next page address: {next_page!r}")
+            data = self.client.get_json(self.base_url + next_page)
+
+    @staticmethod
+    def _set_recording(call, recordings):
+        """Set the recording of ``call``: the completed one, else one still processing."""
+        recordings = [r for r in recordings if isinstance(r, dict)]
         completed = [r for r in recordings if r.get("status") == "completed"]
         processing = [r for r in recordings if r.get("status") in ("processing", "in-progress")]
         if completed:
