@@ -100,16 +100,6 @@ def _key(dimensions, first):
     return ", ".join(parts)
 
 
-def _same_key(dimensions, left, right):
-    """SQL condition: the two aliases have the same dimensions (NULL = NULL)."""
-    return " AND ".join(
-        f"{left}.{name} = {right}.{name}"
-        if null is None
-        else f"COALESCE({left}.{name}, {null}) = COALESCE({right}.{name}, {null})"
-        for name, _type, null in dimensions
-    )
-
-
 def _local(expr, tz_placeholder="%(tz)s"):
     """A UTC timestamp column as a local timestamp in the reporting time zone."""
     return f"(({expr} AT TIME ZONE 'UTC') AT TIME ZONE {tz_placeholder})"
@@ -289,8 +279,11 @@ _HOUR_UPDATE = "call_count = r.call_count + EXCLUDED.call_count, " + (
 
 FOLD_SQL = f"""
 WITH moved AS (
+    -- the oldest deltas, up to a bound computed once (the table's statistics
+    -- are rarely current: an IN (subquery) can turn into a quadratic join)
     DELETE FROM {DELTA}
-     WHERE id IN (SELECT id FROM {DELTA} ORDER BY id LIMIT %(limit)s)
+     WHERE id <= (SELECT COALESCE(MAX(id), 0)
+                    FROM (SELECT id FROM {DELTA} ORDER BY id LIMIT %(limit)s) AS batch)
  RETURNING *
 ), loc AS (
     SELECT {_local("bucket")} AS t, {_columns(DIMENSIONS)},
@@ -314,41 +307,56 @@ SELECT (SELECT count(*) FROM moved),
 """
 
 #: The longest call of the day rows whose longest call went, from the calls
-#: of those days only (found through the index on the start).
+#: of those days only (found through the index on the start).  The rows and
+#: what was found are matched by grouping, not joined: the planner cannot
+#: know how many rows are stale, and a nested loop over both is quadratic.
 DAY_LONGEST_SQL = f"""
 WITH stale AS (
     SELECT id, day, {_columns(DIMENSIONS)} FROM {DAY} WHERE max_stale
-), calls AS (
+), found AS (
     SELECT {_local("c.start_datetime")}::date AS day, {_call_columns(DIMENSIONS, "c")},
-           MAX(COALESCE(c.duration, 0)) AS longest
+           MAX(COALESCE(c.duration, 0)) AS longest, NULL::int8 AS id
       FROM (SELECT DISTINCT day FROM stale) AS s
       JOIN call_recording c
         ON c.start_datetime >= {_utc("s.day")}
        AND c.start_datetime < {_utc("s.day + 1")}
      GROUP BY 1, {", ".join(str(i + 2) for i in range(len(DIMENSIONS)))}
+    UNION ALL
+    SELECT day, {_columns(DIMENSIONS)}, NULL, id FROM stale
+), merged AS (
+    SELECT MAX(id) AS id, MAX(longest) AS longest
+      FROM found
+     GROUP BY day, {_columns(DIMENSIONS)}
+    HAVING MAX(id) IS NOT NULL
 )
 UPDATE {DAY} AS r
-   SET duration_max = COALESCE(calls.longest, 0), max_stale = false, removed_max = NULL
-  FROM stale LEFT JOIN calls ON calls.day = stale.day AND {_same_key(DIMENSIONS, "calls", "stale")}
- WHERE r.id = stale.id
+   SET duration_max = COALESCE(merged.longest, 0), max_stale = false, removed_max = NULL
+  FROM merged
+ WHERE r.id = merged.id
 """
 
 #: The same for month rows, from the day rows (already right).
 MONTH_LONGEST_SQL = f"""
 WITH stale AS (
     SELECT id, month, {_columns(DIMENSIONS)} FROM {MONTH} WHERE max_stale
-), longest AS (
-    SELECT s.id, MAX(d.duration_max) AS longest
-      FROM stale s
-      JOIN {DAY} d
-        ON d.day >= s.month AND d.day < (s.month + interval '1 month')::date
-       AND {_same_key(DIMENSIONS, "d", "s")}
-     GROUP BY s.id
+), found AS (
+    SELECT date_trunc('month', d.day)::date AS month, {_columns(DIMENSIONS, "d")},
+           MAX(d.duration_max) AS longest, NULL::int8 AS id
+      FROM (SELECT DISTINCT month FROM stale) AS s
+      JOIN {DAY} d ON d.day >= s.month AND d.day < (s.month + interval '1 month')::date
+     GROUP BY 1, {_columns(DIMENSIONS, "d")}
+    UNION ALL
+    SELECT month, {_columns(DIMENSIONS)}, NULL, id FROM stale
+), merged AS (
+    SELECT MAX(id) AS id, MAX(longest) AS longest
+      FROM found
+     GROUP BY month, {_columns(DIMENSIONS)}
+    HAVING MAX(id) IS NOT NULL
 )
 UPDATE {MONTH} AS r
-   SET duration_max = COALESCE(longest.longest, 0), max_stale = false, removed_max = NULL
-  FROM stale LEFT JOIN longest ON longest.id = stale.id
- WHERE r.id = stale.id
+   SET duration_max = COALESCE(merged.longest, 0), max_stale = false, removed_max = NULL
+  FROM merged
+ WHERE r.id = merged.id
 """
 
 REBUILD_SQL = f"""
