@@ -237,13 +237,15 @@ class CallRecordingReport(models.Model):
     call_id = fields.Many2one("call.recording", readonly=True)
     start_datetime = fields.Datetime(string="Start", readonly=True)
     date = fields.Date(
-        string="Day", readonly=True, help="Day of the call, in the reporting time zone."
+        string="Day",
+        readonly=True,
+        help="Day of the call, in the reporting time zone (in yours if it is another).",
     )
     hour = fields.Integer(
         string="Hour of Day",
         readonly=True,
         aggregator=None,
-        help="Hour of the call (0-23), in the reporting time zone.",
+        help="Hour of the call (0-23), in the reporting time zone (in yours if it is another).",
     )
     user_id = fields.Many2one("res.users", string="Agent", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
@@ -258,7 +260,9 @@ class CallRecordingReport(models.Model):
     direction = fields.Selection(DIRECTIONS, readonly=True)
     state = fields.Selection(CALL_STATES, string="Call Status", readonly=True)
     weekday = fields.Selection(
-        WEEKDAYS, readonly=True, help="Day of the week of the call, in the reporting time zone."
+        WEEKDAYS,
+        readonly=True,
+        help="Day of the week of the call, in the reporting time zone (in yours if it is another).",
     )
     outcome_id = fields.Many2one("call.recording.outcome", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
@@ -322,13 +326,14 @@ class CallRecordingReport(models.Model):
             values[name] = f"c.{name}"
         return SQL(f"SELECT {_select(values)}\n  FROM call_recording c", tz=self._report_tz())
 
-    def _totals_query(self, kind, first_month=None, end_month=None):
+    def _totals_query(self, kind, first_month=None, end_month=None, lower=None, upper=None):
         """The totals of ``kind`` (day, month, hour) and the deltas not folded yet.
 
         ``month``: the month table for the months from ``first_month`` to
         ``end_month`` (excluded; None: unbounded), the day table for the
-        days outside them; the domain's own conditions on the day then
-        keep what the query asked for.  The deltas are always by day.
+        days of the period (from ``lower`` to ``upper``, excluded) around
+        them; the domain's own conditions on the day then keep what the
+        query asked for.  The deltas are always by day.
         """
         local = rollup._local("d.bucket", "%(tz)s")
         params = {"tz": self.env["call.recording.report.rollup"]._tz()}
@@ -339,22 +344,31 @@ class CallRecordingReport(models.Model):
         else:
             tables, froms = [], []
             if kind == "month":
-                within, outside = [], []
+                within = []
                 if first_month:
                     within.append("t.month >= %(first_month)s")
-                    outside.append("t.day < %(first_month)s")
                     params["first_month"] = first_month
                 if end_month:
                     within.append("t.month < %(end_month)s")
-                    outside.append("t.day >= %(end_month)s")
                     params["end_month"] = end_month
                 tables.append(_totals_columns("t", "t.month", weekday=False))
                 froms.append(
                     f"{rollup.MONTH} t" + (f" WHERE {' AND '.join(within)}" if within else "")
                 )
-                if outside:
+                # the days before and after the whole months, each a range of
+                # the day table's index (the period's bounds, as the domain's)
+                if first_month and lower < first_month:
+                    params["lower"] = lower
                     tables.append(_totals_columns("t", "t.day"))
-                    froms.append(f"{rollup.DAY} t WHERE {' OR '.join(outside)}")
+                    froms.append(
+                        f"{rollup.DAY} t WHERE t.day >= %(lower)s AND t.day < %(first_month)s"
+                    )
+                if end_month and end_month < upper:
+                    params["upper"] = upper
+                    tables.append(_totals_columns("t", "t.day"))
+                    froms.append(
+                        f"{rollup.DAY} t WHERE t.day >= %(end_month)s AND t.day < %(upper)s"
+                    )
             else:
                 tables.append(_totals_columns("t", "t.day"))
                 froms.append(f"{rollup.DAY} t")
@@ -415,7 +429,8 @@ class CallRecordingReport(models.Model):
 
     @staticmethod
     def _whole_months(domain, groupings):
-        """(first month, end month) of the months the query may read whole.
+        """(first month, end month, first day, end day) of the months the query
+        may read whole, and of its period.
 
         None when a grouping or a condition needs days: a grouping finer
         than a month, the weekday, a condition on the day that is not a
@@ -448,7 +463,7 @@ class CallRecordingReport(models.Model):
         end = upper.replace(day=1) if upper else None
         if first and end and first >= end:
             return None
-        return first, end
+        return first, end, lower, upper
 
     def _in_source(self, source, method, *args, **kwargs):
         token = _SOURCE.set(source)

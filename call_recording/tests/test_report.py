@@ -293,7 +293,8 @@ class TestCallReportFromTotals(TestCallReport):
 
     def test_grouped_queries_read_the_totals(self):
         self.assertEqual(
-            self.Report._rollup_source([], ["date:month"], ["__count"]), ("month", None, None)
+            self.Report._rollup_source([], ["date:month"], ["__count"]),
+            ("month", None, None, None, None),
         )
         self.assertEqual(
             self.Report._rollup_source([], ["weekday", "hour"], ["__count"]), ("hour",)

@@ -387,18 +387,22 @@ class TestReportTotals(RollupCommon):
     def test_which_totals_answer(self):
         report = self._as(self.manager, "call.recording.report")
         source = report._rollup_source
-        self.assertEqual(source([], ["date:month", "user_id"], ["__count"]), ("month", None, None))
+        self.assertEqual(
+            source([], ["date:month", "user_id"], ["__count"]), ("month", None, None, None, None)
+        )
         # a period: its whole months from the month table, the other days by day
         self.assertEqual(
             source([("date", ">=", "2026-02-15"), ("date", "<", "2026-04-11")], [], ["__count"]),
-            ("month", date(2026, 3, 1), date(2026, 4, 1)),
+            ("month", date(2026, 3, 1), date(2026, 4, 1), date(2026, 2, 15), date(2026, 4, 11)),
         )
+        february = (date(2026, 2, 1), date(2026, 3, 1))
         self.assertEqual(
             source([("date", ">=", "2026-02-01"), ("date", "<=", "2026-02-28")], [], ["__count"]),
-            ("month", date(2026, 2, 1), date(2026, 3, 1)),
+            ("month", *february, *february),
         )
         self.assertEqual(
-            source([("date", ">", "2026-02-27")], [], []), ("month", date(2026, 3, 1), None)
+            source([("date", ">", "2026-02-27")], [], []),
+            ("month", date(2026, 3, 1), None, date(2026, 2, 28), None),
         )
         self.assertEqual(
             source([("date", ">=", "2026-02-02"), ("date", "<", "2026-02-09")], [], []), ("day",)
