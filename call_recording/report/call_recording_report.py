@@ -23,6 +23,18 @@ from . import call_recording_report_rollup as rollup
 #: Call outcomes counted as "missed" in the reports.
 MISSED_STATES = ("missed", "busy", "failed", "voicemail")
 PERIODS = ("week", "month", "quarter", "year")
+#: The dashboard's KPIs, in the order _kpi_figures reads them.
+KPI_AGGREGATES = [
+    "__count",
+    "answered_count:sum",
+    "missed_count:sum",
+    "recorded_count:sum",
+    "duration_minutes:sum",
+    "duration_avg:avg",
+    "duration_max:max",
+]
+#: ... and what its splits per agent, line and direction add.
+DASHBOARD_AGGREGATES = [*KPI_AGGREGATES, "consent_refused_count:sum"]
 #: ISO day of week (PostgreSQL ``isodow``) and its name.
 WEEKDAYS = [
     ("1", "Monday"),
@@ -66,9 +78,10 @@ DAY_FIELDS = frozenset(
         "legal_basis",
         "direction",
         "state",
-        "outcome_id",
     }
 )
+#: The month table has the outcome too.
+MONTH_FIELDS = DAY_FIELDS | {"outcome_id"}
 HOUR_FIELDS = frozenset({"date", "hour", "weekday", "company_id", "user_id"})
 #: The figures each table has.
 DAY_AGGREGATES = frozenset(
@@ -162,7 +175,7 @@ def _select(values):
     return ",\n       ".join(f"{values.get(c, NO_VALUE.get(c))} AS {c}" for c in COLUMNS)
 
 
-def _totals_columns(alias, date_expr, weekday=True):
+def _totals_columns(alias, date_expr, weekday=True, dimensions=rollup.DIMENSIONS):
     """Columns of the day or month table (or of the deltas, by day)."""
     missed = ", ".join(f"'{s}'" for s in MISSED_STATES)
     values = {
@@ -179,7 +192,7 @@ def _totals_columns(alias, date_expr, weekday=True):
         "duration_avg": f"{alias}.duration_sum / 60.0",
         "duration_max": f"{alias}.duration_max / 60.0",
     }
-    values.update((name, f"{alias}.{name}") for name, _t, _n in rollup.DIMENSIONS)
+    values.update((name, f"{alias}.{name}") for name, _t, _n in dimensions)
     if not weekday:
         del values["weekday"]  # a month has none
     return values
@@ -359,18 +372,18 @@ class CallRecordingReport(models.Model):
                 # the day table's index (the period's bounds, as the domain's)
                 if first_month and lower < first_month:
                     params["lower"] = lower
-                    tables.append(_totals_columns("t", "t.day"))
+                    tables.append(_totals_columns("t", "t.day", dimensions=rollup.DAY_DIMENSIONS))
                     froms.append(
                         f"{rollup.DAY} t WHERE t.day >= %(lower)s AND t.day < %(first_month)s"
                     )
                 if end_month and end_month < upper:
                     params["upper"] = upper
-                    tables.append(_totals_columns("t", "t.day"))
+                    tables.append(_totals_columns("t", "t.day", dimensions=rollup.DAY_DIMENSIONS))
                     froms.append(
                         f"{rollup.DAY} t WHERE t.day >= %(end_month)s AND t.day < %(upper)s"
                     )
             else:
-                tables.append(_totals_columns("t", "t.day"))
+                tables.append(_totals_columns("t", "t.day", dimensions=rollup.DAY_DIMENSIONS))
                 froms.append(f"{rollup.DAY} t")
             delta = _totals_columns("d", f"{local}::date")
         delta["id"] = "-d.id"
@@ -412,9 +425,13 @@ class CallRecordingReport(models.Model):
                 return None
             if match and match.group(1) not in groupby:
                 wanted.add(match.group(1))
-        if used <= DAY_FIELDS and wanted <= DAY_AGGREGATES:
+        if used <= MONTH_FIELDS and wanted <= DAY_AGGREGATES:
             months = self._whole_months(user_domain, groupings)
-            return ("month", *months) if months else ("day",)
+            if used <= DAY_FIELDS:
+                return ("month", *months) if months else ("day",)
+            # by outcome: whole months only (the day table has no outcome)
+            if months and months[2:] == months[:2]:
+                return ("month", *months)
         if used <= HOUR_FIELDS and wanted <= HOUR_AGGREGATES:
             return ("hour",)
         return None
@@ -513,6 +530,14 @@ class CallRecordingReport(models.Model):
             for groups, rows in zip(grouping_sets, results, strict=True)
         ]
 
+    def _read_group_groupby(self, alias, groupby_spec, query):
+        # The day is a date already: group by it as it is, not by
+        # date_trunc('day', day::timestamp)::date, the same value computed
+        # for each of a million rows.
+        if groupby_spec == "date:day":
+            return self._field_to_sql(alias, "date", query)
+        return super()._read_group_groupby(alias, groupby_spec, query)
+
     def _read_group_select(self, aggregate_spec, query):
         # One row may be many calls (totals): count and average by the calls.
         if aggregate_spec == "__count":
@@ -596,19 +621,14 @@ class CallRecordingReport(models.Model):
 
     @api.model
     def _kpis(self, domain):
-        groups = self._read_group(
-            domain,
-            aggregates=[
-                "__count",
-                "answered_count:sum",
-                "missed_count:sum",
-                "recorded_count:sum",
-                "duration_minutes:sum",
-                "duration_avg:avg",
-                "duration_max:max",
-            ],
-        )
-        count, answered, missed, recorded, minutes, avg, longest = groups[0]
+        [row] = self._read_group(domain, aggregates=KPI_AGGREGATES)
+        return self._kpi_figures(row)
+
+    @api.model
+    def _kpi_figures(self, row):
+        """The KPIs from the values of KPI_AGGREGATES (first in ``row``)."""
+        count, answered, missed, recorded, minutes, avg, longest = row[: len(KPI_AGGREGATES)]
+        count = count or 0
         return {
             "calls": count,
             "answered": answered or 0,
@@ -675,16 +695,17 @@ class CallRecordingReport(models.Model):
         # the same days for the figures: whole days, read from the totals
         domain = [("date", ">=", start), ("date", "<", end)]
         previous_domain = [("date", ">=", previous_start), ("date", "<", previous_end)]
-        current = self._kpis(domain)
+        # the period's KPIs and splits in one pass over the totals
+        total, by_agent, by_line, by_direction, by_line_id = self._read_grouping_sets(
+            domain,
+            [[], ["user_id"], ["line_number_e164"], ["direction"], ["line_id"]],
+            DASHBOARD_AGGREGATES,
+            order="__count desc",
+        )
+        current = self._kpi_figures(total[0] if total else (0,) * len(KPI_AGGREGATES))
         previous = self._kpis(previous_domain)
 
-        def breakdown(groupby, label):
-            rows = self._read_group(
-                domain,
-                [groupby],
-                ["__count", "answered_count:sum", "missed_count:sum", "duration_minutes:sum"],
-                order="__count desc",
-            )
+        def breakdown(rows, label):
             names = label([key for key, *_rest in rows])
             return [
                 {
@@ -696,7 +717,9 @@ class CallRecordingReport(models.Model):
                     "minutes": round(minutes or 0.0, 2),
                     "seconds": round((minutes or 0.0) * 60),
                 }
-                for index, (key, count, answered, missed, minutes) in enumerate(rows)
+                for index, (key, count, answered, missed, _recorded, minutes, *_rest) in enumerate(
+                    rows
+                )
             ]
 
         def agent_names(users):
@@ -710,7 +733,7 @@ class CallRecordingReport(models.Model):
             directions = dict(self._fields["direction"]._description_selection(self.env))
             return [directions.get(d, d) for d in keys]
 
-        compliance = self._compliance_figures(domain, utc_start, utc_end)
+        compliance = self._compliance_figures(by_line_id, utc_start, utc_end)
         heat = self._read_group(domain, ["weekday", "hour"], ["__count"])
         cells = {}
         for weekday, hour, count in heat:
@@ -735,9 +758,9 @@ class CallRecordingReport(models.Model):
             ],
             "current": current,
             "previous": previous,
-            "by_agent": breakdown("user_id", agent_names),
-            "by_line": breakdown("line_number_e164", line_names),
-            "by_direction": breakdown("direction", direction_names),
+            "by_agent": breakdown(by_agent, agent_names),
+            "by_line": breakdown(by_line, line_names),
+            "by_direction": breakdown(by_direction, direction_names),
             "compliance": compliance,
             "heatmap": {
                 "weekdays": [{"dow": d, "name": self._weekday_name(d)} for d in weekdays],
@@ -747,11 +770,15 @@ class CallRecordingReport(models.Model):
         }
 
     @api.model
-    def _compliance_figures(self, domain, utc_start, utc_end):
-        """What the law asks managers to watch, for the same period."""
-        coverage = self._read_group(
-            domain, ["line_id"], ["__count", "recorded_count:sum", "consent_refused_count:sum"]
-        )
+    def _compliance_figures(self, by_line, utc_start, utc_end):
+        """What the law asks managers to watch, for the same period.
+
+        ``by_line``: the period's DASHBOARD_AGGREGATES per recorded line.
+        """
+        coverage = [
+            (line, count, recorded, refused)
+            for line, count, _answered, _missed, recorded, *_rest, refused in by_line
+        ]
         today = fields.Date.context_today(self)
         Call = self.env["call.recording"]
         Request = self.env["call.recording.request"]

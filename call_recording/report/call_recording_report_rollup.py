@@ -58,9 +58,9 @@ FUNCTIONS = {
     "DELETE": "call_recording_rollup_delete",
 }
 
-#: Dimensions of the day and month tables: column, SQL type, and the value
-#: that stands for NULL in their unique key (None: the column is NOT NULL
-#: on the calls).  Every call rule of the add-on uses only company_id and
+#: Dimensions of the month table (and of the deltas): column, SQL type, and
+#: the value that stands for NULL in their unique key (None: the column is
+#: NOT NULL on the calls).  Every call rule of the add-on uses only company_id and
 #: user_id, which are dimensions: the report copies those rules.
 DIMENSIONS = (
     ("company_id", "int4", None),
@@ -73,6 +73,9 @@ DIMENSIONS = (
     ("state", "varchar", None),
     ("outcome_id", "int4", "0"),
 )
+#: Dimensions of the day table: not the outcome, which would double its
+#: rows where agents set outcomes (the month table has it).
+DAY_DIMENSIONS = tuple(d for d in DIMENSIONS if d[0] != "outcome_id")
 #: Dimensions of the hour table.
 HOUR_DIMENSIONS = DIMENSIONS[:2]
 #: How a call's column is read into a dimension: an empty line number is no
@@ -161,6 +164,7 @@ def _dimension_ddl(dimensions):
 
 def _schema_sql():
     dims = _dimension_ddl(DIMENSIONS)
+    day_dims = _dimension_ddl(DAY_DIMENSIONS)
     totals = (
         "call_count int4 NOT NULL, recorded_count int4 NOT NULL, "
         "refused_count int4 NOT NULL, duration_sum int8 NOT NULL, "
@@ -186,9 +190,9 @@ CREATE TABLE IF NOT EXISTS {DELTA} (
     removed_max int4
 );
 CREATE TABLE IF NOT EXISTS {DAY} (
-    id bigserial PRIMARY KEY, day date NOT NULL, {dims}, {totals}
+    id bigserial PRIMARY KEY, day date NOT NULL, {day_dims}, {totals}
 );
-CREATE UNIQUE INDEX IF NOT EXISTS {DAY}_key ON {DAY} ({_key(DIMENSIONS, "day")});
+CREATE UNIQUE INDEX IF NOT EXISTS {DAY}_key ON {DAY} ({_key(DAY_DIMENSIONS, "day")});
 CREATE INDEX IF NOT EXISTS {DAY}_stale ON {DAY} (id) WHERE max_stale;
 CREATE TABLE IF NOT EXISTS {MONTH} (
     id bigserial PRIMARY KEY, month date NOT NULL, {dims}, {totals}
@@ -267,12 +271,7 @@ _FOLD_UPDATE = ", ".join(
         "removed_max = NULL",
     ]
 )
-_FOLD = {
-    "dimensions": DIMENSIONS,
-    "source": "loc",
-    "totals": _FOLD_TOTALS,
-    "update": _FOLD_UPDATE,
-}
+_FOLD = {"source": "loc", "totals": _FOLD_TOTALS, "update": _FOLD_UPDATE}
 _HOUR_UPDATE = "call_count = r.call_count + EXCLUDED.call_count, " + (
     "duration_sum = r.duration_sum + EXCLUDED.duration_sum"
 )
@@ -289,8 +288,10 @@ WITH moved AS (
     SELECT {_local("bucket")} AS t, {_columns(DIMENSIONS)},
            call_count, recorded_count, refused_count, duration_sum, duration_max, removed_max
       FROM moved
-), days AS ({_upsert(DAY, "t::date", "day", **_FOLD)}
-), months AS ({_upsert(MONTH, "date_trunc('month', t)::date", "month", **_FOLD)}
+), days AS ({_upsert(DAY, "t::date", "day", dimensions=DAY_DIMENSIONS, **_FOLD)}
+), months AS ({
+    _upsert(MONTH, "date_trunc('month', t)::date", "month", dimensions=DIMENSIONS, **_FOLD)
+}
 ), hours AS (
     INSERT INTO {HOUR} AS r (day, hour, {_columns(HOUR_DIMENSIONS)}, call_count, duration_sum)
     SELECT t::date, date_part('hour', t)::int2, {_columns(HOUR_DIMENSIONS)},
@@ -306,77 +307,83 @@ SELECT (SELECT count(*) FROM moved),
        ARRAY(SELECT id FROM hours WHERE call_count = 0)
 """
 
-#: The longest call of the day rows whose longest call went, from the calls
-#: of those days only (found through the index on the start).  The rows and
-#: what was found are matched by grouping, not joined: the planner cannot
-#: know how many rows are stale, and a nested loop over both is quadratic.
-DAY_LONGEST_SQL = f"""
+
+def _longest_sql(table, column, dimensions, period, following):
+    """Find again the longest call of the rows of ``table`` marked stale.
+
+    From the calls of their periods only (through the index on the start):
+    ``period`` is a call's period from its local start ``{l}``, ``following``
+    the start of the period after ``s.<column>``.  The rows and what was
+    found are matched by grouping, not joined: the planner cannot know how
+    many rows are stale, and a nested loop over both is quadratic.
+    """
+    dims = _columns(dimensions)
+    positions = ", ".join(str(i + 2) for i in range(len(dimensions)))
+    return f"""
 WITH stale AS (
-    SELECT id, day, {_columns(DIMENSIONS)} FROM {DAY} WHERE max_stale
+    SELECT id, {column}, {dims} FROM {table} WHERE max_stale
 ), found AS (
-    SELECT {_local("c.start_datetime")}::date AS day, {_call_columns(DIMENSIONS, "c")},
+    SELECT {period.format(l=_local("c.start_datetime"))} AS {column},
+           {_call_columns(dimensions, "c")},
            MAX(COALESCE(c.duration, 0)) AS longest, NULL::int8 AS id
-      FROM (SELECT DISTINCT day FROM stale) AS s
+      FROM (SELECT DISTINCT {column} FROM stale) AS s
       JOIN call_recording c
-        ON c.start_datetime >= {_utc("s.day")}
-       AND c.start_datetime < {_utc("s.day + 1")}
-     GROUP BY 1, {", ".join(str(i + 2) for i in range(len(DIMENSIONS)))}
+        ON c.start_datetime >= {_utc(f"s.{column}")}
+       AND c.start_datetime < {_utc(following)}
+     GROUP BY 1, {positions}
     UNION ALL
-    SELECT day, {_columns(DIMENSIONS)}, NULL, id FROM stale
+    SELECT {column}, {dims}, NULL, id FROM stale
 ), merged AS (
     SELECT MAX(id) AS id, MAX(longest) AS longest
       FROM found
-     GROUP BY day, {_columns(DIMENSIONS)}
+     GROUP BY {column}, {dims}
     HAVING MAX(id) IS NOT NULL
 )
-UPDATE {DAY} AS r
+UPDATE {table} AS r
    SET duration_max = COALESCE(merged.longest, 0), max_stale = false, removed_max = NULL
   FROM merged
  WHERE r.id = merged.id
 """
 
-#: The same for month rows, from the day rows (already right).
-MONTH_LONGEST_SQL = f"""
-WITH stale AS (
-    SELECT id, month, {_columns(DIMENSIONS)} FROM {MONTH} WHERE max_stale
-), found AS (
-    SELECT date_trunc('month', d.day)::date AS month, {_columns(DIMENSIONS, "d")},
-           MAX(d.duration_max) AS longest, NULL::int8 AS id
-      FROM (SELECT DISTINCT month FROM stale) AS s
-      JOIN {DAY} d ON d.day >= s.month AND d.day < (s.month + interval '1 month')::date
-     GROUP BY 1, {_columns(DIMENSIONS, "d")}
-    UNION ALL
-    SELECT month, {_columns(DIMENSIONS)}, NULL, id FROM stale
-), merged AS (
-    SELECT MAX(id) AS id, MAX(longest) AS longest
-      FROM found
-     GROUP BY month, {_columns(DIMENSIONS)}
-    HAVING MAX(id) IS NOT NULL
-)
-UPDATE {MONTH} AS r
-   SET duration_max = COALESCE(merged.longest, 0), max_stale = false, removed_max = NULL
-  FROM merged
- WHERE r.id = merged.id
-"""
 
+DAY_LONGEST_SQL = _longest_sql(DAY, "day", DAY_DIMENSIONS, "{l}::date", "s.day + 1")
+MONTH_LONGEST_SQL = _longest_sql(
+    MONTH,
+    "month",
+    DIMENSIONS,
+    "date_trunc('month', {l})::date",
+    "(s.month + interval '1 month')::date",
+)
+
+
+#: Every total from the calls: one pass per local day and every dimension
+#: (outcome included), summed up into the day and the month tables; one pass
+#: per hour.
 REBUILD_SQL = f"""
 DELETE FROM {DELTA};
 DELETE FROM {DAY};
 DELETE FROM {MONTH};
 DELETE FROM {HOUR};
-INSERT INTO {DAY} (day, {_columns(DIMENSIONS)}, call_count, recorded_count, refused_count,
-                   duration_sum, duration_max)
-SELECT {_local("c.start_datetime")}::date, {_call_columns(DIMENSIONS, "c")}, count(*),
-       count(*) FILTER (WHERE c.recording_status = 'available'),
-       count(*) FILTER (WHERE c.consent_state = 'refused'),
-       COALESCE(SUM(c.duration), 0), COALESCE(MAX(c.duration), 0)
-  FROM call_recording c
- GROUP BY 1, {", ".join(str(i + 2) for i in range(len(DIMENSIONS)))};
-INSERT INTO {MONTH} (month, {_columns(DIMENSIONS)}, call_count, recorded_count, refused_count,
-                     duration_sum, duration_max)
-SELECT date_trunc('month', day)::date, {_columns(DIMENSIONS)}, SUM(call_count),
-       SUM(recorded_count), SUM(refused_count), SUM(duration_sum), MAX(duration_max)
-  FROM {DAY}
+WITH base AS MATERIALIZED (
+    SELECT {_local("c.start_datetime")}::date AS day, {_call_columns(DIMENSIONS, "c")},
+           count(*) AS call_count,
+           count(*) FILTER (WHERE c.recording_status = 'available') AS recorded_count,
+           count(*) FILTER (WHERE c.consent_state = 'refused') AS refused_count,
+           COALESCE(SUM(c.duration), 0) AS duration_sum,
+           COALESCE(MAX(c.duration), 0) AS duration_max
+      FROM call_recording c
+     GROUP BY 1, {", ".join(str(i + 2) for i in range(len(DIMENSIONS)))}
+), days AS (
+    INSERT INTO {DAY} (day, {_columns(DAY_DIMENSIONS)}, {", ".join(_SUMS)}, duration_max)
+    SELECT day, {_columns(DAY_DIMENSIONS)}, {", ".join(f"SUM({n})" for n in _SUMS)},
+           MAX(duration_max)
+      FROM base
+     GROUP BY day, {_columns(DAY_DIMENSIONS)}
+)
+INSERT INTO {MONTH} (month, {_columns(DIMENSIONS)}, {", ".join(_SUMS)}, duration_max)
+SELECT date_trunc('month', day)::date, {_columns(DIMENSIONS)},
+       {", ".join(f"SUM({n})" for n in _SUMS)}, MAX(duration_max)
+  FROM base
  GROUP BY 1, {_columns(DIMENSIONS)};
 INSERT INTO {HOUR} (day, hour, {_columns(HOUR_DIMENSIONS)}, call_count, duration_sum)
 SELECT l::date, date_part('hour', l)::int2, {_columns(HOUR_DIMENSIONS)}, count(*),
@@ -483,7 +490,7 @@ class CallRecordingReportRollup(models.AbstractModel):
                     )
                 )
         cr.execute(SQL(DAY_LONGEST_SQL, tz=tz))
-        cr.execute(SQL(MONTH_LONGEST_SQL))
+        cr.execute(SQL(MONTH_LONGEST_SQL, tz=tz))
         return moved
 
     @api.model
@@ -569,9 +576,10 @@ class ResConfigSettings(models.TransientModel):
         return res
 
     def set_values(self):
-        super().set_values()
+        res = super().set_values()
         if self.call_recording_report_tz:
             self.env["call.recording.report.rollup"]._set_tz(self.call_recording_report_tz)
+        return res
 
     def action_call_recording_rebuild_reports(self):
         return self.env["call.recording.report.rollup"].action_rebuild()

@@ -126,10 +126,12 @@ class RollupCommon(CallRecordingCommon):
             self.env[model].with_user(user).with_context(tz=TZ, allowed_company_ids=companies.ids)
         )
 
-    def _report(self, user, domain, groupby, aggregates=("__count", "duration_minutes:sum")):
+    def _report(
+        self, user, domain, groupby, aggregates=("__count", "duration_minutes:sum"), totals=True
+    ):
         report = self._as(user, "call.recording.report")
         source = report._rollup_source(domain, groupby, aggregates)
-        self.assertTrue(source, f"not read from the totals: {groupby} {domain}")
+        self.assertEqual(bool(source), totals, f"read from the totals: {groupby} {domain}")
         rows = report._read_group(domain, groupby, aggregates)
         return {
             tuple(_key(v) for v in row[: len(groupby)]): tuple(
@@ -178,16 +180,18 @@ class RollupCommon(CallRecordingCommon):
     def assert_same_as_calls(self, users=None, msg=""):
         """The totals give every user exactly the figures of the calls they may read."""
         periods = [
-            ([], []),
-            self._period_domains(self.manager, date(2026, 2, 1), date(2026, 4, 1)),
-            self._period_domains(self.manager, date(2026, 2, 15), date(2026, 4, 11)),
+            ([], [], True),
+            (*self._period_domains(self.manager, date(2026, 2, 1), date(2026, 4, 1)), True),
+            (*self._period_domains(self.manager, date(2026, 2, 15), date(2026, 4, 11)), False),
         ]
         for user in users or self.users:
-            for report_domain, call_domain in periods:
+            for report_domain, call_domain, whole_months in periods:
                 for report_groupby, call_groupby in QUERIES:
+                    # by outcome: the month table, for whole months only
+                    totals = whole_months or "outcome_id" not in report_groupby
                     with self.subTest(user=user.login, domain=report_domain, gb=report_groupby):
                         self.assertEqual(
-                            self._report(user, report_domain, report_groupby),
+                            self._report(user, report_domain, report_groupby, totals=totals),
                             self._calls(user, call_domain, call_groupby),
                             msg,
                         )
@@ -417,8 +421,18 @@ class TestReportTotals(RollupCommon):
             source([], ["hour"], ["__count", "duration_minutes:sum"], order="__count desc"),
             ("hour",),
         )
+        # the outcome: in the month table only
+        self.assertEqual(
+            source([], ["outcome_id", "date:month"], ["__count"]), ("month", None, None, None, None)
+        )
+        self.assertEqual(
+            source([("date", ">=", "2026-02-01"), ("date", "<", "2026-04-01")], ["outcome_id"], []),
+            ("month", date(2026, 2, 1), date(2026, 4, 1), date(2026, 2, 1), date(2026, 4, 1)),
+        )
         # what the totals do not have: the calls, one by one
         for domain, groupby, aggregates in [
+            ([("date", ">=", "2026-02-15")], ["outcome_id"], ["__count"]),
+            ([], ["outcome_id", "date:day"], ["__count"]),
             ([], ["commercial_partner_id"], ["__count"]),
             ([("call_id", "in", self.seeded.ids)], [], ["__count"]),
             ([], ["start_datetime:month"], ["__count"]),
