@@ -9,17 +9,18 @@ imports storing calls of the same agent on the same day at once would,
 under Odoo's REPEATABLE READ, fail with a serialization error if they both
 updated one row of totals.
 
-A cron job (and the readers, see ``call.recording.report``) folds the
-deltas into three tables of totals, in the reporting time zone:
+A cron job folds the deltas into three tables of totals, in the reporting
+time zone:
 
 - ``call_recording_rollup_day``: local day x company x agent x sales team
-  x line x line number x legal basis x direction x call status x outcome;
-- ``call_recording_rollup_month``: the same per local month;
+  x line x line number x legal basis x direction x call status;
+- ``call_recording_rollup_month``: the same per local month, and per
+  outcome;
 - ``call_recording_rollup_hour``: local day x hour x company x agent, for
   the busiest hours.
 
-The report reads a table *and* the deltas not folded in yet, so its
-figures are always those of the calls.  ``_rebuild()`` recomputes all of
+The report (``call.recording.report``) reads a table *and* the deltas not
+folded in yet, so its figures are always those of the calls.  ``_rebuild()`` recomputes all of
 it from the calls.  The tables, functions and triggers are created by
 ``init()`` (install and every update) and dropped by the add-on's
 uninstall hook.
@@ -28,6 +29,7 @@ uninstall hook.
 # ruff: noqa: S608 - the SQL is built from this module's constant table and
 # column names; every value is a query parameter.
 
+import hashlib
 import logging
 from datetime import datetime
 
@@ -122,7 +124,7 @@ BUCKET = (
 
 
 def _trigger_body(parts, having=False):
-    """Append the signed deltas of transition tables ``parts`` [(table, sign)]."""
+    """Append the signed deltas of transition tables ``parts`` [(table, sign, alias)]."""
     rows = " UNION ALL ".join(
         f"SELECT {sign} AS sign, {BUCKET.format(alias=alias)} AS bucket, "
         f"{_call_columns(DIMENSIONS, alias)}, "
@@ -176,7 +178,8 @@ def _schema_sql():
 CREATE TABLE IF NOT EXISTS {STATE} (
     id int4 PRIMARY KEY CHECK (id = 1),
     tz varchar NOT NULL,
-    rebuilt_at timestamp
+    rebuilt_at timestamp,
+    version varchar
 );
 CREATE TABLE IF NOT EXISTS {DELTA} (
     id bigserial PRIMARY KEY,
@@ -209,6 +212,10 @@ CREATE TABLE IF NOT EXISTS {HOUR} (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS {HOUR}_key ON {HOUR} ({_key(HOUR_DIMENSIONS, "day, hour")});
 """
+
+
+#: The tables' layout: init() recreates and refills them when it changed.
+SCHEMA_VERSION = hashlib.sha256(_schema_sql().encode()).hexdigest()[:16]
 
 
 def _triggers_sql():
@@ -406,14 +413,25 @@ class CallRecordingReportRollup(models.AbstractModel):
 
     def init(self):
         cr = self.env.cr
-        cr.execute("SELECT to_regclass(%s)", [STATE])
-        new = cr.fetchone()[0] is None
+        state = self._state()
+        if state and state.get("version") == SCHEMA_VERSION:
+            cr.execute(SQL(_triggers_sql()))  # the same tables: the latest triggers
+            return
+        # first install, an update from a version without the totals or with
+        # other tables: (re)create them and count the calls already there
+        self._drop()
         cr.execute(SQL(_schema_sql()))
         cr.execute(SQL(_triggers_sql()))
-        if new:
-            # first install, or an update from a version without the totals:
-            # count the calls already there
-            self._rebuild(self._default_tz())
+        self._rebuild((state or {}).get("tz") or self._default_tz())
+
+    def _state(self):
+        """The totals' state row (time zone, version), or None before they exist."""
+        cr = self.env.cr
+        cr.execute("SELECT to_regclass(%s)", [STATE])
+        if cr.fetchone()[0] is None:
+            return None
+        cr.execute(SQL("SELECT * FROM %s WHERE id = 1", SQL.identifier(STATE)))
+        return cr.dictfetchone()
 
     @api.model
     def _default_tz(self):
@@ -521,11 +539,13 @@ class CallRecordingReportRollup(models.AbstractModel):
         cr.execute(SQL(REBUILD_SQL, tz=tz))
         cr.execute(
             SQL(
-                "INSERT INTO %s (id, tz, rebuilt_at) VALUES (1, %s, %s) "
-                "ON CONFLICT (id) DO UPDATE SET tz = EXCLUDED.tz, rebuilt_at = EXCLUDED.rebuilt_at",
+                "INSERT INTO %s (id, tz, rebuilt_at, version) VALUES (1, %s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET tz = EXCLUDED.tz, "
+                "rebuilt_at = EXCLUDED.rebuilt_at, version = EXCLUDED.version",
                 SQL.identifier(STATE),
                 tz,
                 fields.Datetime.now(),
+                SCHEMA_VERSION,
             )
         )
         for table in (DAY, MONTH, HOUR):

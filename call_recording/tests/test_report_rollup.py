@@ -496,6 +496,13 @@ class TestReportTotals(RollupCommon):
         )
         self.assertEqual([r[0] for r in self.env.cr.fetchall()], sorted(rollup.FUNCTIONS.values()))
         self.assert_same_as_calls([self.manager])
+        # tables of another layout (an older version): recreated and refilled
+        self.env.cr.execute(f"UPDATE {rollup.STATE} SET version = 'old'")  # noqa: S608
+        self.Rollup.init()
+        self.assertEqual(self.Rollup._state()["version"], rollup.SCHEMA_VERSION)
+        self.assertEqual(self.Rollup._tz(), TZ)
+        self.assertEqual(self.pending(), 0)
+        self.assert_same_as_calls([self.manager])
         with self.env.cr.savepoint(flush=False) as savepoint:
             self.Rollup._drop()
             self.env.cr.execute(
