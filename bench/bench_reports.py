@@ -1,38 +1,36 @@
 #!/usr/bin/env python3
-"""Time the dashboard's grouped queries on 1,000,000 calls, with and without indexes.
+"""Time the reports at 10,000,000 calls, from the totals and from the calls.
 
 Creates a throw-away database ``crbench_reports`` with ``call_recording``
-(no demo data), two companies with their recorded lines, 20 agents and a
-manager, and inserts the calls in one ``INSERT ... SELECT FROM
-generate_series`` (indexes and foreign keys dropped meanwhile, rebuilt
-after): three years of calls in start time order, as an import writes
-them, with random direction, outcome, duration, agent and line.  Then, as
-the manager (record rules applied, time zone Europe/Budapest, both
-companies enabled), it times through the ORM:
+(no demo data), two companies with their recorded lines, 20 agents in three
+sales teams (one led by a team leader), a manager, and inserts the calls in
+one ``INSERT ... SELECT FROM generate_series`` (indexes, foreign keys and
+the report's triggers off meanwhile, then back): three years of calls in
+start time order, as an import writes them, with random direction,
+outcome, duration, agent and line, and an outcome on a share of the
+answered calls.  The report's totals are then rebuilt from the calls
+(timed), in the reporting time zone Europe/Budapest.
 
-(a) ``call.recording.report._read_group`` by month x agent, all data;
-(b) the same over one month;
-(c) by weekday x hour over one quarter;
-(d) the same over all data;
-(e) ``get_dashboard_data('month', 0)`` and ``get_dashboard_data('year', 0)``;
+Then it times every query of the call analysis and of the dashboard,
+through the ORM, as the manager (record rules applied, both companies
+enabled, time zone Europe/Budapest), some also as the team leader and as
+an agent, over all data and over a period: each warmed up once, then run
+5 times (median and fastest, ORM cache invalidated before each run).  It
+does so twice in the same run: reading the totals (the add-on as it is),
+and reading the calls one by one (``calls_only()``, as before the totals),
+and checks that both give the same figures.
 
-each warmed up once then run 5 times (median, ORM cache invalidated before
-each run), and EXPLAINs the SQL the ORM generated.  It does so three times
-in the same run: with the add-on's indexes, without them (every non-unique
-index of ``call_recording`` dropped), and with them plus a covering index
-on the start time that allows index-only scans; for the latter it also
-times single statements as the planner chose and as planned with only the
-covering index left.  The database and its data directory are dropped at
-the end, also on failure.
+Last, inside a transaction it rolls back, it times what keeping the totals
+current costs: inserting, updating and deleting 10,000 calls by SQL and
+creating 1,000 calls through the ORM, each with the triggers and without
+(``ALTER TABLE ... DISABLE TRIGGER``), and folding the deltas in.
 
-Whether the planner uses the covering index depends on how well the rows'
-physical order follows their start time: ``--heap-order random`` inserts
-them in random order, ``--moved 0.3`` updates 30 % of them at random after
-the insert (as later downloads, consents and purges do), which moves them
-to the end of the table.
+The database and its data directory are dropped at the end, also on
+failure (``--keep`` keeps the database).  ``--calls 100000`` makes a quick
+run.
 
-Usage: bench/bench_reports.py [--calls N] [--runs N] [--heap-order time|random]
-                              [--moved FRACTION] [--keep]
+Usage: bench/bench_reports.py [--calls N] [--runs N] [--outcomes FRACTION]
+                              [--heap-order time|random] [--keep]
 """
 
 import argparse
@@ -57,6 +55,9 @@ TZ = "Europe/Budapest"
 DAYS = 3 * 365 + 1
 AGENTS = 20
 MAIN_AGENTS = 12  # of the 20 in the main company, the others in the second one
+#: Sales teams: (first agent, last agent) of each, the first one led by the
+#: team leader.
+TEAMS = [(1, 6), (7, 12), (13, 20)]
 #: Our recorded lines and their policies: the first three belong to the main
 #: company, the others to the second one.
 LINES = [
@@ -67,27 +68,13 @@ LINES = [
     ("+3612345611", "consent"),
 ]
 MAIN_LINES = 3
-#: The covering index measured as the third variant, named as Odoo names a
-#: ``models.Index`` declared as ``_start_report_idx`` on ``call.recording``.
-COVERING_NAME = "call_recording_start_report_idx"
-COVERING_DEF = (
-    "(start_datetime) INCLUDE (company_id, user_id, duration, state, direction, "
-    "recording_status, line_number_e164, line_id, consent_state)"
-)
-#: work_mem tried on (a), whose 1,000,000-row sort spills to disk at 4MB.
-WORK_MEM = "64MB"
-PHASES = ("with", "without", "covering")
-PHASE_TITLES = {
-    "with": "with indexes",
-    "without": "without",
-    "covering": "+ covering",
-}
-#: Statements that read call_recording (not call_recording_request, ...).
-TABLE_RE = re.compile(r"\bcall_recording\b")
-SCAN_RE = re.compile(
-    r"(?P<node>(?:Parallel )?(?:Seq Scan|Index Only Scan|Index Scan|Bitmap Heap Scan"
-    r"|Bitmap Index Scan))(?: Backward)?(?: using (?P<index>\S+))? on (?P<rel>\S+)"
-)
+PHASES = ("totals", "calls")
+PHASE_TITLES = {"totals": "from the totals", "calls": "from the calls"}
+#: Rounds of the writes with and without the triggers.
+WRITE_ROUNDS = 3
+#: The aim: every query under this many milliseconds at 10,000,000 calls.
+AIM_MS = 200
+TABLES_RE = re.compile(r"\b(call_recording(?:_rollup_(?:day|month|hour|delta))?)\b")
 
 
 # ----------------------------------------------------------------------
@@ -128,7 +115,7 @@ def sql_run(conn, query, params=None):
 
 
 def create_people(env):
-    """Two companies, their recorded lines, 20 agents split 12/8, and the manager."""
+    """Two companies, their lines, 20 agents in three teams, a leader, a manager."""
     from odoo import Command  # noqa: PLC0415
 
     env = env(
@@ -153,6 +140,7 @@ def create_people(env):
         )
     agent_group = env.ref("call_recording.group_call_recording_user")
     manager_group = env.ref("call_recording.group_call_recording_manager")
+    salesman = env.ref("sales_team.group_sale_salesman")
     agents = env["res.users"]
     for i in range(AGENTS):
         company = main if i < MAIN_AGENTS else second
@@ -166,6 +154,26 @@ def create_people(env):
                 "tz": TZ,
             }
         )
+    leader = env["res.users"].create(
+        {
+            "name": "Bench Team Leader",
+            "login": "bench_leader",
+            "company_id": main.id,
+            "company_ids": [Command.set(main.ids)],
+            "group_ids": [Command.set((agent_group | salesman).ids)],
+            "tz": TZ,
+        }
+    )
+    for number, (first, last) in enumerate(TEAMS):
+        members = agents[first - 1 : last]
+        env["crm.team"].create(
+            {
+                "name": f"Bench team {number + 1}",
+                "user_id": leader.id if number == 0 else False,
+                "company_id": members[0].company_id.id,
+                "member_ids": [Command.set(members.ids)],
+            }
+        )
     manager = env["res.users"].create(
         {
             "name": "Bench Manager",
@@ -176,8 +184,16 @@ def create_people(env):
             "tz": TZ,
         }
     )
+    outcomes = env["call.recording.outcome"].search([], limit=5)
     env.flush_all()
-    return main | second, lines, agents, manager
+    agents.invalidate_recordset()
+    return {
+        "companies": main | second,
+        "lines": lines,
+        "agents": agents,
+        "outcomes": outcomes,
+        "users": {"manager": manager, "leader": leader, "agent": agents[0]},
+    }
 
 
 #: Columns the INSERT below fills; every NOT NULL column must be among them.
@@ -187,7 +203,7 @@ INSERT_COLUMNS = (
     "external_number, external_number_e164, line_number, line_number_e164, "
     "recording_status, partner_match, partner_match_count, audio_size, "
     "line_id, legal_basis, retention_date, metadata_retention_date, "
-    "consent_state, consent_user_id, consent_date, consent_source, "
+    "consent_state, consent_user_id, consent_date, consent_source, team_id, outcome_id, "
     "create_uid, write_uid, create_date, write_date"
 )
 INSERT_CALLS = f"""
@@ -200,6 +216,7 @@ WITH r AS MATERIALIZED (
            random() AS r_dur,
            random() AS r_line,
            random() AS r_consent,
+           random() AS r_outcome,
            floor(random() * 10000000)::int AS ext,
            %(today)s::timestamp - floor(random() * %(days)s)::int * interval '1 day'
                + interval '6 hours' + random() * interval '11 hours' AS start
@@ -210,6 +227,7 @@ c AS (
            r.start,
            (%(agent_companies)s::int[])[r.a] AS company_id,
            CASE WHEN NOT r.unassigned THEN (%(agent_ids)s::int[])[r.a] END AS user_id,
+           CASE WHEN NOT r.unassigned THEN (%(agent_teams)s::int[])[r.a] END AS team_id,
            CASE WHEN r.r_dir < 0.55 THEN 'inbound'
                 WHEN r.r_dir < 0.95 THEN 'outbound'
                 ELSE 'internal' END AS direction,
@@ -228,6 +246,11 @@ c AS (
                 ELSE %(main_lines)s + 1 + floor(r.r_line * %(other_lines)s)::int
            END AS l,
            r.r_consent,
+           -- an outcome on a share of the answered calls, as agents set them
+           CASE WHEN r.r_state < 0.75 AND r.r_outcome < %(outcomes)s
+                THEN (%(outcome_ids)s::int[])[
+                    1 + floor(r.r_outcome / %(outcomes)s * %(outcome_count)s)::int]
+           END AS outcome_id,
            '+3630' || lpad(r.ext::text, 7, '0') AS external
       FROM r
 ),
@@ -258,6 +281,7 @@ SELECT 'CR/B/' || d.n, d.company_id, d.user_id, d.direction, d.state, d.start, d
        CASE WHEN d.consent <> 'not_asked' THEN d.user_id END,
        CASE WHEN d.consent <> 'not_asked' THEN d.start + interval '20 seconds' END,
        CASE WHEN d.consent <> 'not_asked' THEN 'agent' END,
+       d.team_id, d.outcome_id,
        %(uid)s, %(uid)s,
        d.start + make_interval(secs => d.duration), d.start + make_interval(secs => d.duration)
   FROM d
@@ -277,11 +301,12 @@ def check_required_columns(cr):
         devenv.fail(f"call_recording has NOT NULL columns the bench does not fill: {missing}", 1)
 
 
-def insert_calls(cr, calls, companies, lines, agents, *, uid, chronological=True):
+def insert_calls(cr, calls, people, *, uid, outcomes=0.0, chronological=True):
     """Insert the calls in one statement; return the seconds it took."""
     from odoo.tools import SQL  # noqa: PLC0415
 
     check_required_columns(cr)
+    companies, lines, agents = people["companies"], people["lines"], people["agents"]
     main = companies[0]
     main_lines = lines.filtered(lambda line: line.company_id == main)
     today = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -293,6 +318,10 @@ def insert_calls(cr, calls, companies, lines, agents, *, uid, chronological=True
         "calls": calls,
         "agent_companies": [agent.company_id.id for agent in agents],
         "agent_ids": agents.ids,
+        "agent_teams": [agent.sale_team_id.id or None for agent in agents],
+        "outcomes": max(outcomes, 1e-9),
+        "outcome_ids": people["outcomes"].ids,
+        "outcome_count": len(people["outcomes"]),
         "main": main.id,
         "main_lines": len(main_lines),
         "other_lines": len(lines) - len(main_lines),
@@ -369,7 +398,7 @@ def index_sizes(conn):
 
 
 class Recorder:
-    """Record the statements a cursor executes, to EXPLAIN them afterwards."""
+    """Record the statements a cursor executes and how long each took."""
 
     def __init__(self, cr):
         self.cr = cr
@@ -379,9 +408,14 @@ class Recorder:
 
     def __enter__(self):
         def execute(query, params=None, log_exceptions=True):
-            if self.active:
-                self.statements.append((query, params))
-            return self._execute(query, params, log_exceptions)
+            if not self.active:
+                return self._execute(query, params, log_exceptions)
+            started = time.perf_counter()
+            try:
+                return self._execute(query, params, log_exceptions)
+            finally:
+                took = (time.perf_counter() - started) * 1000
+                self.statements.append((str(getattr(query, "code", query)), took))
 
         self.cr.execute = execute
         return self
@@ -393,184 +427,256 @@ class Recorder:
         self.statements = []
         self.active = True
         try:
-            func()
+            return func()
         finally:
             self.active = False
-        return [
-            (query, params)
-            for query, params in self.statements
-            if TABLE_RE.search(str(getattr(query, "code", query)))
-        ]
 
 
-def explain(cr, query, params, analyze):
-    from odoo.tools import SQL  # noqa: PLC0415
+def queries(envs):
+    """[(key, label, user, function)] of every query of the analysis and the dashboard."""
+    report = envs["manager"]["call.recording.report"]
+    month = report._period_bounds("month", 1)
+    quarter = report._period_bounds("quarter", 1)
 
-    options = "ANALYZE, BUFFERS" if analyze else "COSTS OFF"
-    if isinstance(query, SQL):
-        cr.execute(SQL(f"EXPLAIN ({options}) %s", query))
-    else:
-        cr.execute(f"EXPLAIN ({options}) {query}", params)
-    return [row[0] for row in cr.fetchall()]
+    def days(bounds):
+        return [("date", ">=", bounds[0].isoformat()), ("date", "<", bounds[1].isoformat())]
+
+    month_label = f"{month[0]:%Y-%m}"
+    quarter_label = f"{quarter[0]:%Y-%m}..{quarter[1] - timedelta(days=1):%Y-%m}"
+    kpis = [
+        "__count",
+        "answered_count:sum",
+        "missed_count:sum",
+        "recorded_count:sum",
+        "duration_minutes:sum",
+        "duration_avg:avg",
+        "duration_max:max",
+    ]
+    by_month_agent = (["date:month", "user_id"], ["__count", "duration_minutes:sum"])
+    heat = (["weekday", "hour"], ["__count"])
+    graph = (["date:day", "direction"], ["__count"])
+    coverage = (
+        ["line_id", "legal_basis"],
+        ["__count", "recorded_count:sum", "consent_refused_count:sum"],
+    )
+    pivot_sets = [["date:month", "direction"], ["date:month"], ["direction"], []]
+    pivot_measures = ["__count", "call_count:sum", "duration_minutes:sum"]
+
+    def read_group(user, domain, spec):
+        return lambda: envs[user]["call.recording.report"]._read_group(domain, *spec)
+
+    def pivot(domain):
+        return lambda: report._read_grouping_sets(domain, pivot_sets, pivot_measures)
+
+    def listing():
+        return report.web_search_read(
+            [],
+            {"start_datetime": {}, "user_id": {"fields": {"display_name": {}}}, "state": {}},
+            limit=80,
+            count_limit=10001,
+        )
+
+    return [
+        ("a", "month x agent, all data", "manager", read_group("manager", [], by_month_agent)),
+        (
+            "a-tl",
+            "the same, as the team leader",
+            "leader",
+            read_group("leader", [], by_month_agent),
+        ),
+        ("a-ag", "the same, as an agent", "agent", read_group("agent", [], by_month_agent)),
+        (
+            "b",
+            f"month x agent, {month_label}",
+            "manager",
+            read_group("manager", days(month), by_month_agent),
+        ),
+        (
+            "c",
+            f"weekday x hour, {quarter_label}",
+            "manager",
+            read_group("manager", days(quarter), heat),
+        ),
+        ("d", "weekday x hour, all data", "manager", read_group("manager", [], heat)),
+        ("f", "day x direction, all data (graph)", "manager", read_group("manager", [], graph)),
+        (
+            "f-p",
+            f"day x direction, {month_label}",
+            "manager",
+            read_group("manager", days(month), graph),
+        ),
+        ("g", "pivot month x direction, all data", "manager", pivot([])),
+        ("g-p", f"pivot month x direction, {quarter_label}", "manager", pivot(days(quarter))),
+        ("h", "line x legal basis, all data", "manager", read_group("manager", [], coverage)),
+        (
+            "h-p",
+            f"line x legal basis, {month_label}",
+            "manager",
+            read_group("manager", days(month), coverage),
+        ),
+        ("i", "7 KPIs, all data", "manager", read_group("manager", [], ([], kpis))),
+        ("j", "list, first 80 calls and count", "manager", listing),
+        ("e-w", "dashboard, this week", "manager", lambda: report.get_dashboard_data("week", 0)),
+        ("e-m", "dashboard, this month", "manager", lambda: report.get_dashboard_data("month", 0)),
+        (
+            "e-q",
+            "dashboard, this quarter",
+            "manager",
+            lambda: report.get_dashboard_data("quarter", 0),
+        ),
+        ("e-y", "dashboard, this year", "manager", lambda: report.get_dashboard_data("year", 0)),
+        ("e-y1", "dashboard, last year", "manager", lambda: report.get_dashboard_data("year", 1)),
+    ]
 
 
-def scans(plan):
-    """Scan nodes on call_recording: [(node, index or None)]."""
-    found = []
-    for line in plan:
-        match = SCAN_RE.search(line)
-        if not match:
-            continue
-        node, index, rel = match["node"], match["index"], match["rel"]
-        if node.endswith("Bitmap Index Scan"):
-            index = rel  # "Bitmap Index Scan on <index>"
-        if rel.startswith("call_recording") or (index or "").startswith("call_recording"):
-            found.append((node, index))
-    return found
+def comparable(value):
+    """Results of both phases, comparable (floats rounded, records as ids)."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: comparable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [comparable(v) for v in value]
+        # groups of equal counts come in either order (ORDER BY __count DESC)
+        return sorted(items, key=repr) if items and isinstance(items[0], dict) else items
+    if hasattr(value, "_name") and hasattr(value, "ids"):
+        return (value._name, tuple(value.ids))
+    return value
 
 
-def scan_summary(plan):
-    parts = []
-    for node, index in scans(plan):
-        text = f"{node} {index}" if index else node
-        if text not in parts:
-            parts.append(text)
-    return "; ".join(parts) or "?"
-
-
-def uses_index(plan):
-    return any("Index" in node for node, _index in scans(plan))
-
-
-def execution_ms(plan):
-    for line in plan:
-        match = re.search(r"Execution Time: ([\d.]+) ms", line)
-        if match:
-            return float(match[1])
-    return None
-
-
-def time_statement(cr, query, repeat=5):
-    """Median milliseconds of executing and fetching one statement."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        cr.execute(query)
-        cr.fetchall()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
-def forced_index_only(cr, query, hide):
-    """The statement as planned, and as planned when the indexes ``hide`` are
-    dropped (in a savepoint rolled back), which leaves it the covering index:
-    median milliseconds and scan nodes of each."""
-    chosen_ms = time_statement(cr, query)
-    chosen = explain(cr, query, None, analyze=False)
-    cr.execute("SAVEPOINT bench_forced")
-    try:
-        for name in hide:
-            cr.execute(f'DROP INDEX "{name}"')
-        forced_ms = time_statement(cr, query)
-        forced = explain(cr, query, None, analyze=False)
-    finally:
-        cr.execute("ROLLBACK TO SAVEPOINT bench_forced")
-        cr.execute("RELEASE SAVEPOINT bench_forced")
-    return {
-        "chosen_ms": chosen_ms,
-        "chosen": scan_summary(chosen),
-        "forced_ms": forced_ms,
-        "forced": scan_summary(forced),
-    }
-
-
-def with_work_mem(cr, query, work_mem):
-    """Median milliseconds of the statement with another work_mem, and its plan."""
-    cr.execute("SAVEPOINT bench_work_mem")
-    try:
-        cr.execute(f"SET LOCAL work_mem = '{work_mem}'")
-        took = time_statement(cr, query, repeat=3)
-        plan = explain(cr, query, None, analyze=False)
-    finally:
-        cr.execute("ROLLBACK TO SAVEPOINT bench_work_mem")
-        cr.execute("RELEASE SAVEPOINT bench_work_mem")
-    return took, plan
-
-
-def measure(registry, manager_id, company_ids, runs, hide=()):
-    """Time every query as the manager; return {key: result dict}.
-
-    With ``hide``, also compare, for the statement of (b) and the KPIs of
-    (e1) and (e2), the planner's plan with the one it makes without the
-    indexes ``hide``.
-    """
+def measure(registry, people_ids, company_ids, runs, phase):
+    """Time every query; return {key: result dict}."""
     from odoo import api  # noqa: PLC0415
+
+    from odoo.addons.call_recording.report.call_recording_report import (  # noqa: PLC0415
+        calls_only,
+    )
 
     results = {}
     with registry.cursor() as cr, Recorder(cr) as recorder:
-        context = {"tz": TZ, "lang": "en_US", "allowed_company_ids": company_ids}
-        env = api.Environment(cr, manager_id, context)
-        report = env["call.recording.report"]
-        month = report._utc_bounds(*report._period_bounds("month", 1))
-        quarter = report._period_bounds("quarter", 1)
-        quarter_utc = report._utc_bounds(*quarter)
+        context = {"tz": TZ, "lang": "en_US"}
+        envs = {
+            key: api.Environment(cr, uid, dict(context, allowed_company_ids=company_ids[key]))
+            for key, uid in people_ids.items()
+        }
+        for key, label, user, func in queries(envs):
+            env = envs[user]
 
-        def period(bounds):
-            return [("start_datetime", ">=", bounds[0]), ("start_datetime", "<", bounds[1])]
+            def run(func=func):
+                if phase == "calls":
+                    with calls_only():
+                        return func()
+                return func()
 
-        by_month_agent = (["start_datetime:month", "user_id"], ["__count", "duration_minutes:sum"])
-        heat = (["start_datetime:day_of_week", "start_datetime:hour_number"], ["__count"])
-        queries = [
-            ("a", "month x agent, all data", lambda: report._read_group([], *by_month_agent)),
-            (
-                "b",
-                f"month x agent, {month[0]:%Y-%m} (1 month)",
-                lambda: report._read_group(period(month), *by_month_agent),
-            ),
-            (
-                "c",
-                f"weekday x hour, {quarter[0]:%Y-%m}..{quarter[1] - timedelta(days=1):%Y-%m} "
-                "(1 quarter)",
-                lambda: report._read_group(period(quarter_utc), *heat),
-            ),
-            ("d", "weekday x hour, all data", lambda: report._read_group([], *heat)),
-            ("e1", "get_dashboard_data('month', 0)", lambda: report.get_dashboard_data("month", 0)),
-            ("e2", "get_dashboard_data('year', 0)", lambda: report.get_dashboard_data("year", 0)),
-        ]
-        for key, label, func in queries:
             env.invalidate_all()
-            statements = recorder.capture(func)  # warm-up, and the SQL it runs
-            rows = func()
+            rows = recorder.capture(run)  # warm-up, and the SQL it runs
+            statements = recorder.statements
             times = []
             for _ in range(runs):
                 env.invalidate_all()
                 started = time.perf_counter()
-                func()
+                run()
                 times.append((time.perf_counter() - started) * 1000)
-            result = {
+            slowest = max(statements, key=lambda s: s[1]) if statements else ("", 0)
+            tables = sorted(
+                {t for sql, _ms in statements for t in TABLES_RE.findall(sql)}
+                - {"call_recording_rollup_delta"}
+            )
+            results[key] = {
                 "label": label,
+                "user": user,
                 "ms": statistics.median(times),
-                "times": times,
-                "groups": len(rows) if isinstance(rows, list) else None,
+                "min": min(times),
                 "statements": len(statements),
+                "slowest": slowest,
+                "tables": tables,
+                "all": statements,
+                "result": comparable(rows),
+                "groups": len(rows) if isinstance(rows, list) else None,
             }
-            if len(statements) == 1:
-                query, params = statements[0]
-                plans = [explain(cr, query, params, analyze=True)]
-                result["plan"] = plans[0]
-                result["sql"] = str(getattr(query, "code", query))
-            else:
-                plans = [explain(cr, query, params, analyze=False) for query, params in statements]
-            result["index_use"] = sum(uses_index(p) for p in plans), len(plans)
-            result["scans"] = "; ".join(dict.fromkeys(scan_summary(p) for p in plans))
-            if hide and key == "a":
-                result["work_mem"] = with_work_mem(cr, statements[0][0], WORK_MEM)
-            if hide and key in ("b", "e1", "e2"):
-                # (b) itself; the KPIs of the period, first statement of (e)
-                result["forced"] = forced_index_only(cr, statements[0][0], hide)
-            results[key] = result
+            print(f"  ({key}) {label}: {results[key]['ms']:.1f} ms", flush=True)
         cr.rollback()
     return results
+
+
+def write_costs(registry, people, uid):
+    """What keeping the totals current costs: the same writes with and without triggers."""
+    from odoo import api  # noqa: PLC0415
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, uid, {"tracking_disable": True, "tz": TZ})
+        Rollup = env["call.recording.report.rollup"]
+        cr.execute("SELECT max(id) FROM call_recording")
+        last = cr.fetchone()[0]
+
+        def timed(statement):
+            started = time.perf_counter()
+            cr.execute(statement)
+            return (time.perf_counter() - started) * 1000
+
+        def triggers(enabled):
+            cr.execute(
+                f"ALTER TABLE call_recording {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER"
+            )
+
+        copy = f"""
+            INSERT INTO call_recording ({INSERT_COLUMNS})
+            SELECT 'CR/B/W/' || id, {INSERT_COLUMNS.replace("name, ", "", 1)}
+              FROM call_recording WHERE id > {last - 10000}
+        """
+        steps = [
+            ("INSERT 10,000 calls (SQL)", copy),
+            (
+                "UPDATE 10,000 calls: recording purged",
+                f"UPDATE call_recording SET recording_status = 'purged' WHERE id > {last}",
+            ),
+            (
+                "UPDATE 10,000 calls: a note (no figure)",
+                f"UPDATE call_recording SET notes = 'x' WHERE id > {last}",
+            ),
+            ("DELETE 10,000 calls", f"DELETE FROM call_recording WHERE id > {last}"),
+        ]
+        # the ORM's own create, as an import stores calls
+        vals = [
+            {
+                "direction": "inbound",
+                "caller_number": f"+3630{9000000 + i}",
+                "callee_number": LINES[0][0],
+                "duration": 60 + i % 300,
+                "user_id": people["agents"][i % MAIN_AGENTS].id,
+                "company_id": people["companies"][0].id,
+                "start_datetime": datetime.now() - timedelta(minutes=i),
+            }
+            for i in range(1000)
+        ]
+        orm = "create() 1,000 calls (ORM)"
+        took = {}
+        fold = []
+        # alternately with and without, medians: the machine's load varies
+        for _round in range(WRITE_ROUNDS):
+            for enabled in (True, False) if _round % 2 else (False, True):
+                cr.execute("SAVEPOINT bench_write")
+                if not enabled:
+                    triggers(False)
+                for label, statement in steps:
+                    took.setdefault((label, enabled), []).append(timed(statement))
+                started = time.perf_counter()
+                env["call.recording"].create(vals)
+                env.flush_all()
+                took.setdefault((orm, enabled), []).append((time.perf_counter() - started) * 1000)
+                if enabled:
+                    started = time.perf_counter()
+                    moved = Rollup._fold()
+                    fold.append((moved, (time.perf_counter() - started) * 1000))
+                env.invalidate_all()
+                cr.execute("ROLLBACK TO SAVEPOINT bench_write")
+        rows = [
+            (label, statistics.median(took[label, True]), statistics.median(took[label, False]))
+            for label in [label for label, _s in steps] + [orm]
+        ]
+        folded, fold_ms = fold[0][0], statistics.median(ms for _m, ms in fold)
+        cr.rollback()
+    return rows, (folded, fold_ms)
 
 
 # ----------------------------------------------------------------------
@@ -593,95 +699,64 @@ def table(headers, rows):
     return "\n".join(out)
 
 
-def print_results(results, runs):
-    keys = list(results["with"])
+def print_results(results, runs, calls):
+    keys = list(results["totals"])
     rows = []
     for key in keys:
-        ms = {phase: results[phase][key]["ms"] for phase in PHASES}
+        totals, per_call = results["totals"][key], results["calls"][key]
+        same = "yes" if totals["result"] == per_call["result"] else "NO"
         rows.append(
             [
-                f"({key}) {results['with'][key]['label']}",
-                f"{ms['with']:.1f}",
-                f"{ms['without']:.1f}",
-                f"{ms['without'] / ms['with']:.2f}x",
-                f"{ms['covering']:.1f}",
-                f"{ms['with'] / ms['covering']:.2f}x",
+                f"({key}) {totals['label']}",
+                f"{totals['ms']:.1f}",
+                f"{per_call['ms']:.1f}",
+                f"{per_call['ms'] / totals['ms']:.0f}x",
+                same,
             ]
         )
-    print(f"\nMedian of {runs} runs after one warm-up, milliseconds, as the manager:\n")
+    print(f"\nMedian of {runs} runs after one warm-up, milliseconds, {calls:,} calls:\n")
+    print(table(["query", "totals (ms)", "calls (ms)", "calls/totals", "same figures"], rows))
+    for key in keys:
+        totals, per_call = results["totals"][key]["result"], results["calls"][key]["result"]
+        if totals != per_call:
+            if isinstance(totals, dict):
+                parts = [k for k in totals if totals[k] != per_call.get(k)]
+                totals = {k: totals[k] for k in parts}
+                per_call = {k: per_call.get(k) for k in parts}
+            print(f"\n({key}) differs: from the totals {str(totals)[:600]}")
+            print(f"({key})          from the calls  {str(per_call)[:600]}")
+    over = [k for k in keys if results["totals"][k]["ms"] >= AIM_MS]
+    print(
+        f"\nFrom the totals, {len(keys) - len(over)} of {len(keys)} queries under {AIM_MS} ms"
+        + (f"; over: {', '.join(over)}." if over else ".")
+    )
+    rows = [
+        [
+            f"({key})",
+            f"{results['totals'][key]['min']:.1f}",
+            f"{results['calls'][key]['min']:.1f}",
+            str(results["totals"][key]["statements"]),
+            f"{results['totals'][key]['slowest'][1]:.1f}",
+            " ".join(
+                t.replace("call_recording_rollup_", "") for t in results["totals"][key]["tables"]
+            ),
+        ]
+        for key in keys
+    ]
+    print(
+        f"\nFastest of the {runs} runs (ms); from the totals: statements, the slowest, "
+        "tables read:\n"
+    )
     print(
         table(
-            [
-                "query",
-                "with indexes (ms)",
-                "without (ms)",
-                "without/with",
-                "+ covering (ms)",
-                "with/covering",
-            ],
+            ["query", "totals min", "calls min", "statements", "slowest (ms)", "tables (totals)"],
             rows,
         )
     )
-    rows = [
-        [f"({key})", *(f"{min(results[phase][key]['times']):.1f}" for phase in PHASES)]
-        for key in keys
-    ]
-    print(f"\nFastest of the {runs} runs, ms (less sensitive to other load on the machine):\n")
-    print(table(["query", *(PHASE_TITLES[p] for p in PHASES)], rows))
-    rows = []
-    for key in keys:
-        row = [f"({key})"]
-        for phase in PHASES:
-            used, total = results[phase][key]["index_use"]
-            row.append(("yes" if used else "no") if total == 1 else f"{used}/{total} queries")
-        rows.append(row)
-    print("\nDid the plan use an index on call_recording?\n")
-    print(table(["query", *(PHASE_TITLES[p] for p in PHASES)], rows))
-    print("\nScan nodes on call_recording:\n")
-    for key in keys:
-        for phase in PHASES:
-            print(f"  ({key}) {PHASE_TITLES[phase]:13} {results[phase][key]['scans']}")
-    print(
-        "\nGroups returned: "
-        + ", ".join(
-            f"({k}) {results['with'][k]['groups']}" for k in keys if results["with"][k]["groups"]
-        )
-    )
-    print(
-        "SQL statements on call_recording per call: "
-        + ", ".join(f"({k}) {results['with'][k]['statements']}" for k in keys)
-    )
-    forced = [(k, r["forced"]) for k, r in results["covering"].items() if "forced" in r]
-    if forced:
-        print(
-            "\nWith the covering index, single statements: as planned vs as planned when "
-            "the covering index is the only non-unique index left (the others dropped in a "
-            "savepoint rolled back); median of 5, ms:\n"
-        )
-        rows = [
-            [
-                f"({key})" + (" KPIs" if key.startswith("e") else ""),
-                f"{f['chosen_ms']:.1f}",
-                f["chosen"],
-                f"{f['forced_ms']:.1f}",
-                f["forced"],
-            ]
-            for key, f in forced
-        ]
-        print(table(["statement", "planner (ms)", "plan", "forced (ms)", "forced plan"], rows))
-    if "work_mem" in results["covering"]["a"]:
-        took, plan = results["covering"]["a"]["work_mem"]
-        top = plan[0].strip().split("  ")[0]
-        print(
-            f"\n(a)'s statement with work_mem={WORK_MEM} instead of the server's: "
-            f"{took:.1f} ms ({top}, {scan_summary(plan)})."
-        )
-    for key in ("a", "b", "c", "d"):
-        print(f"\nSQL of ({key}) as generated by the ORM:\n  {results['with'][key]['sql']}")
-        for phase in PHASES:
-            print(f"\nEXPLAIN (ANALYZE, BUFFERS) of ({key}), {PHASE_TITLES[phase]}:")
-            for line in results[phase][key]["plan"]:
-                print("  " + line)
+    for key in ("e-y", "e-m"):
+        print(f"\nStatements of ({key}) from the totals, slowest first:")
+        for sql, took in sorted(results["totals"][key]["all"], key=lambda s: -s[1])[:12]:
+            print(f"  {took:7.1f} ms  {' '.join(sql.split())[:110]}")
 
 
 # ----------------------------------------------------------------------
@@ -690,13 +765,13 @@ def print_results(results, runs):
 
 
 def populate(registry, conn, args):
-    """People, lines and calls, then the indexes; return (company ids, manager id)."""
+    """People, lines and calls, then the indexes and the totals."""
     import odoo  # noqa: PLC0415
     from odoo import api  # noqa: PLC0415
 
     indexes = droppable_indexes(conn)
-    # A faster insert: no index to maintain and no foreign key checked row
-    # by row; both are rebuilt right after, as they were.
+    # A faster insert: no index to maintain, no foreign key checked row by
+    # row, no trigger; all back right after, and the totals rebuilt.
     foreign_keys = sql_rows(
         conn,
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
@@ -705,44 +780,33 @@ def populate(registry, conn, args):
     drop_indexes(conn, indexes)
     for name, _definition in foreign_keys:
         sql_run(conn, f'ALTER TABLE call_recording DROP CONSTRAINT "{name}"')
+    sql_run(conn, "ALTER TABLE call_recording DISABLE TRIGGER USER")
     with registry.cursor() as cr:
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
-        companies, lines, agents, manager = create_people(env)
+        people = create_people(env)
         cr.execute("SET LOCAL work_mem = '256MB'")  # sort the rows in memory
         took = insert_calls(
             cr,
             args.calls,
-            companies,
-            lines,
-            agents,
+            people,
             uid=odoo.SUPERUSER_ID,
+            outcomes=args.outcomes,
             chronological=args.heap_order == "time",
         )
-        company_ids, manager_id = companies.ids, manager.id
+        ids = {
+            "people": {key: user.id for key, user in people["users"].items()},
+            "companies": {key: user.company_ids.ids for key, user in people["users"].items()},
+        }
     print(
         f"Inserted {args.calls:,} calls in {took:.1f} s "
-        f"(heap in {'start time' if args.heap_order == 'time' else 'random'} order)."
+        f"(heap in {'start time' if args.heap_order == 'time' else 'random'} order, "
+        f"outcome on {args.outcomes:.0%} of the answered)."
     )
-    if args.moved:
-        # Later writes (download, consent, purge) on random calls: their new
-        # versions go to the end of the table, out of start time order.  Done
-        # before the indexes are built, so that they are as compact in every
-        # phase of the measurements.
-        started = time.perf_counter()
-        sql_run(
-            conn,
-            "UPDATE call_recording SET write_date = write_date + interval '1 second' "
-            "WHERE random() < %s",
-            (args.moved,),
-        )
-        print(
-            f"Updated {args.moved:.0%} of the calls at random in "
-            f"{time.perf_counter() - started:.1f} s."
-        )
     started = time.perf_counter()
     for name, definition in foreign_keys:
         sql_run(conn, f'ALTER TABLE call_recording ADD CONSTRAINT "{name}" {definition}')
     built = create_indexes(conn, indexes)
+    sql_run(conn, "ALTER TABLE call_recording ENABLE TRIGGER USER")
     print(
         f"Added {len(foreign_keys)} foreign keys and built {len(built)} indexes "
         f"in {time.perf_counter() - started:.1f} s."
@@ -750,54 +814,21 @@ def populate(registry, conn, args):
     started = time.perf_counter()
     sql_run(conn, "VACUUM (ANALYZE) call_recording")
     print(f"VACUUM ANALYZE in {time.perf_counter() - started:.1f} s.")
-    print_setup(conn, company_ids)
-    return company_ids, manager_id
-
-
-def run(args, data_dir):
-    import odoo  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
-
-    config.parse_config(["-d", DB, *odoo_args(data_dir)], setup_logging=True)
-    registry = Registry(DB)
-    conn = admin_connection()
-    try:
-        company_ids, manager_id = populate(registry, conn, args)
-        indexes = droppable_indexes(conn)
-
-        results = {}
-        print(f"\nLoad average before measuring: {os.getloadavg()[0]:.2f}.")
-        print("Measuring with the add-on's indexes...", flush=True)
-        results["with"] = measure(registry, manager_id, company_ids, args.runs)
-
-        names = ", ".join(name for name, _d, _c in indexes)
-        print(f"Dropping {len(indexes)} indexes: {names}; measuring without...", flush=True)
-        drop_indexes(conn, indexes)
-        sql_run(conn, "ANALYZE call_recording")
-        results["without"] = measure(registry, manager_id, company_ids, args.runs)
-
-        print("Recreating them, adding the covering index; measuring...", flush=True)
-        create_indexes(conn, indexes)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         started = time.perf_counter()
-        sql_run(conn, f"CREATE INDEX {COVERING_NAME} ON call_recording {COVERING_DEF}")
-        covering_s = time.perf_counter() - started
-        sql_run(conn, "ANALYZE call_recording")
-        results["covering"] = measure(
-            registry, manager_id, company_ids, args.runs, hide=[name for name, _d, _c in indexes]
-        )
-        sizes = dict(index_sizes(conn))
-        print(
-            f"Covering index {COVERING_NAME} {COVERING_DEF}: built in {covering_s:.1f} s, "
-            f"{sizes[COVERING_NAME] / 2**20:.0f} MiB."
-        )
-        sql_run(conn, f"DROP INDEX {COVERING_NAME}")
-        print(f"Load average after measuring: {os.getloadavg()[0]:.2f}.")
-        print_results(results, args.runs)
-    finally:
-        conn.close()
-        odoo.sql_db.close_db(DB)
-        Registry.delete(DB)
+        env["call.recording.report.rollup"]._rebuild(TZ)
+        cr.commit()
+        rebuilt = time.perf_counter() - started
+    print(f"Totals rebuilt from the calls in {rebuilt:.1f} s (one transaction).")
+    for table_name in (
+        "call_recording_rollup_day",
+        "call_recording_rollup_month",
+        "call_recording_rollup_hour",
+    ):
+        sql_run(conn, f"VACUUM (ANALYZE) {table_name}")
+    print_setup(conn, people["companies"].ids)
+    return people, ids, rebuilt
 
 
 def print_setup(conn, company_ids):
@@ -817,46 +848,82 @@ def print_setup(conn, company_ids):
     span = sql_rows(
         conn,
         "SELECT count(*), min(start_datetime), max(start_datetime), "
-        "count(DISTINCT user_id), pg_relation_size('call_recording') FROM call_recording",
+        "count(DISTINCT user_id), pg_total_relation_size('call_recording') FROM call_recording",
     )[0]
     print(
         f"call_recording: {span[0]:,} rows from {span[1]:%Y-%m-%d} to {span[2]:%Y-%m-%d}, "
-        f"{span[3]} agents, {len(company_ids)} companies, heap {span[4] / 2**20:.0f} MiB."
+        f"{span[3]} agents, {len(company_ids)} companies, {span[4] / 2**20:,.0f} MiB "
+        "with its indexes."
     )
-    correlation = sql_value(
-        conn,
-        "SELECT correlation FROM pg_stats "
-        "WHERE tablename = 'call_recording' AND attname = 'start_datetime'",
-    )
-    print(f"Correlation of start_datetime with the physical order (pg_stats): {correlation:.3f}")
-    print(
-        "Indexes: "
-        + ", ".join(f"{name} {size / 2**20:.0f} MiB" for name, size in index_sizes(conn))
-    )
+    for name in ("day", "month", "hour"):
+        table_name = f"call_recording_rollup_{name}"
+        count, size = sql_rows(
+            conn, f"SELECT count(*), pg_total_relation_size('{table_name}') FROM {table_name}"
+        )[0]
+        print(f"{table_name}: {count:,} rows, {size / 2**20:,.1f} MiB with its indexes.")
+
+
+def run(args, data_dir):
+    import odoo  # noqa: PLC0415
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    config.parse_config(["-d", DB, *odoo_args(data_dir)], setup_logging=True)
+    registry = Registry(DB)
+    conn = admin_connection()
+    try:
+        people, ids, rebuilt = populate(registry, conn, args)
+        results = {}
+        print(f"\nLoad average before measuring: {os.getloadavg()[0]:.2f}.")
+        for phase in PHASES:
+            print(f"Measuring {PHASE_TITLES[phase]}...", flush=True)
+            results[phase] = measure(registry, ids["people"], ids["companies"], args.runs, phase)
+        print("Measuring what keeping the totals current costs...", flush=True)
+        writes, (folded, fold_ms) = write_costs(registry, people, odoo.SUPERUSER_ID)
+        print(f"Load average after measuring: {os.getloadavg()[0]:.2f}.")
+        print_results(results, args.runs, args.calls)
+        print(f"\nRebuilding the totals from {args.calls:,} calls: {rebuilt:.1f} s.")
+        print(
+            f"\nWrites with the triggers and without, ms (median of {WRITE_ROUNDS}, alternately, "
+            "in a transaction rolled back):\n"
+        )
+        print(
+            table(
+                ["write", "with (ms)", "without (ms)", "with/without"],
+                [[label, f"{w:.1f}", f"{wo:.1f}", f"{w / wo:.2f}"] for label, w, wo in writes],
+            )
+        )
+        print(
+            f"\nFolding in the deltas of those writes (the SQL ones cancel out, then the "
+            f"1,000 created calls): {folded:,} rows, {fold_ms:.1f} ms."
+        )
+    finally:
+        conn.close()
+        odoo.sql_db.close_db(DB)
+        Registry.delete(DB)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=1_000_000, help="calls to insert")
+    parser.add_argument("--calls", type=int, default=10_000_000, help="calls to insert")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per query")
+    parser.add_argument(
+        "--outcomes",
+        type=float,
+        default=0.5,
+        metavar="FRACTION",
+        help="share of the answered calls with an outcome (default 0.5)",
+    )
     parser.add_argument(
         "--heap-order",
         choices=("time", "random"),
         default="time",
         help="physical order of the calls: by start time, as imported (default), or random",
     )
-    parser.add_argument(
-        "--moved",
-        type=float,
-        default=0.0,
-        metavar="FRACTION",
-        help="update this fraction of the calls at random after the insert, which moves "
-        "them out of start time order (default 0)",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     args = parser.parse_args()
-    if args.calls < 1 or args.runs < 1 or not 0 <= args.moved <= 1:
-        parser.error("--calls and --runs must be positive, --moved between 0 and 1")
+    if args.calls < 10_000 or args.runs < 1 or not 0 <= args.outcomes <= 1:
+        parser.error("--calls at least 10000, --runs positive, --outcomes between 0 and 1")
 
     ensure_odoo_python(__file__)
     devenv.ensure_postgres()

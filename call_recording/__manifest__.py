@@ -12,10 +12,12 @@
     "external_dependencies": {"python": ["phonenumbers>=8.12", "requests>=2.25"]},
     "data": [
         "security/call_recording_security.xml",
+        "security/call_recording_report_security.xml",
         "security/ir.model.access.csv",
         "data/ir_sequence_data.xml",
         "data/ir_cron_data.xml",
         "data/call_recording_outcome_data.xml",
+        "data/call_recording_report_data.xml",
         "views/call_recording_work_views.xml",
         "views/call_recording_views.xml",
         "views/call_recording_access_log_views.xml",
@@ -25,13 +27,16 @@
         "views/call_recording_push_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
+        "report/call_recording_report_settings.xml",
         "views/call_recording_dashboard.xml",
         "views/menus.xml",
     ],
     "demo": [
         "demo/call_recording_demo.xml",
         "demo/call_recording_provider_demo.xml",
+        "demo/call_recording_report_demo.xml",
     ],
+    "uninstall_hook": "uninstall_hook",
     "assets": {
         "web.assets_backend": [
             "call_recording/static/src/utils/**/*",

@@ -71,6 +71,10 @@ class CallRecording(models.Model):
     legal_hold = fields.Boolean(compute="_compute_legal_hold", search="_search_legal_hold")
     announcement = fields.Text(compute="_compute_announcement")
 
+    # recordings due for deletion: the purge and the dashboard's "due in 30
+    # days" read only the calls that still have their audio
+    _available_retention_idx = models.Index("(retention_date) WHERE recording_status = 'available'")
+
     # ------------------------------------------------------------------
     # Policy
     # ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from . import test_files
 from . import test_matching
 from . import test_model
 from . import test_report
+from . import test_report_rollup
 from . import test_tour
 from . import test_import
 from . import test_webhook

@@ -204,9 +204,17 @@ class TestCallReport(CallRecordingCommon):
         )
         self.assertIn((10, 3), [(int(h), c) for h, c in groups])  # 09:xx UTC = 10:xx CET
 
-    def test_report_is_for_managers(self):
-        with self.assertRaises(AccessError):
-            self.env["call.recording.report"].with_user(self.agent_a).search([])
+    def test_report_is_their_calls(self):
+        """Managers count their companies' calls, an agent only their own calls,
+        other users nothing (the menus are the managers')."""
+        mine = self.env["call.recording.report"].with_user(self.agent_a).search([])
+        self.assertEqual(
+            mine.call_id, self.env["call.recording"].with_user(self.agent_a).search([])
+        )
+        self.assertEqual(mine.user_id, self.agent_a)
+        for user in (self.internal, self.portal):
+            with self.assertRaises(AccessError):
+                self.env["call.recording.report"].with_user(user).search([])
         other = self.env["call.recording.report"].with_user(self.manager_b)
         self.assertFalse(other.search([("call_id", "in", self.seeded.ids)]))
 
@@ -266,8 +274,30 @@ class TestDashboardTour(HttpCase, CallRecordingCommon):
         evidence.writer(self.call_a | self.call_b).write({"start_datetime": now, "duration": 2})
         self._call(self.agent_a, "+36301112222", duration=356, start_datetime=now)
         self.manager.tz = "UTC"
+        # the manager's time zone is the report's: the dashboard reads the totals
+        self.env["call.recording.report.rollup"]._set_tz("UTC")
         self.start_tour(
             "/odoo/action-call_recording.call_recording_dashboard_action",
             "call_recording_manager_dashboard_tour",
             login=self.manager.login,
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestCallReportFromTotals(TestCallReport):
+    """The same figures when the report's time zone is the manager's (UTC):
+    grouped queries then read the totals."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["call.recording.report.rollup"]._set_tz("UTC")
+
+    def test_grouped_queries_read_the_totals(self):
+        self.assertEqual(
+            self.Report._rollup_source([], ["date:month"], ["__count"]),
+            ("month", None, None, None, None),
+        )
+        self.assertEqual(
+            self.Report._rollup_source([], ["weekday", "hour"], ["__count"]), ("hour",)
         )

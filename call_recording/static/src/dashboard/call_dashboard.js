@@ -153,7 +153,8 @@ export class CallDashboard extends Component {
                 [false, "pivot"],
                 [false, "list"],
             ],
-            domain: this.state.data.domain,
+            // the same days, on the report's day (in the reporting time zone)
+            domain: this.state.data.report_domain,
         });
     }
 }
