@@ -1,7 +1,37 @@
+"""The suite's test kit for Odoo tests: companies, users and calls, the
+repository's fakes, cron commits switched off, and domain assertions
+(``assertCallImported``, ``assertPurged``) in the manner of ``sms``'s ``MockSMS``.
+"""
+
+import hashlib
+import importlib
+import sys
+from pathlib import Path
+
 from odoo.tests import new_test_user
 from odoo.tests.common import TransactionCase
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
+
+#: the repository's ``tests`` folder, home of the ``fakes`` package: pytest has
+#: it on its ``pythonpath`` (pytest.ini); Odoo's test runner knows only the
+#: add-ons path, hence :func:`import_fake`
+REPOSITORY_TESTS = Path(__file__).resolve().parents[2] / "tests"
+
+
+def import_fake(name):
+    """The module ``tests/fakes/<name>.py`` of the repository, for Odoo tests.
+
+    The one place where an Odoo test puts the repository's ``tests`` folder on
+    ``sys.path`` (the fakes are loopback servers, not add-on code).
+    """
+    if str(REPOSITORY_TESTS) not in sys.path:
+        sys.path.append(str(REPOSITORY_TESTS))
+    return importlib.import_module(f"fakes.{name}")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
 
 
 class CallRecordingCommon(TransactionCase):
@@ -40,6 +70,69 @@ class CallRecordingCommon(TransactionCase):
         cls.call_a = cls._call(cls.agent_a, "+36309012345", audio=True)
         cls.call_b = cls._call(cls.agent_b, "+36309012345", audio=True)
         cls.call_other = cls._call(cls.manager_b, "+36309012345", company=cls.company_b, audio=True)
+
+    def switch_off_cron_commits(self):
+        """Cron code commits its progress (``ir.cron._commit_progress``); a test may not.
+
+        Until the end of the test, progress is not committed and a cron never
+        runs out of time (as outside a cron job); returns the list of the
+        progress reported, ``(processed, remaining, deactivate)`` per report.
+        """
+        progress = []
+
+        def commit_progress(cron, processed=0, *, remaining=None, deactivate=False):
+            progress.append((processed, remaining, deactivate))
+            return float("inf")
+
+        self.patch(type(self.env["ir.cron"]), "_commit_progress", commit_progress)
+        return progress
+
+    # -- domain assertions ---------------------------------------------------------
+
+    def assertCallImported(self, call, provider=None, audio=None, **values):
+        """``call`` is one call stored by the import (or a push) of ``provider``.
+
+        ``audio``: the bytes the provider served, stored whole (status
+        ``available``, the same SHA-256 and bytes in the filestore); ``False``:
+        a call without a recording (status ``none``); ``None``: not checked.
+        ``values``: other fields of the call, compared one by one.
+        """
+        self.assertEqual(len(call), 1, f"one call expected, got {call}")
+        if provider is not None:
+            self.assertEqual(call.provider_id, provider)
+        if audio:
+            self.assertEqual(call.recording_status, "available", call.import_error)
+            self.assertEqual(call.audio_sha256, sha256(audio))
+            self.assertEqual(call.sudo()._get_audio_attachment().raw, audio, "stored whole")
+        elif audio is False:
+            self.assertEqual(call.recording_status, "none")
+            self.assertFalse(call.sudo()._get_audio_attachment())
+        for name, value in values.items():
+            self.assertEqual(call[name], value, f"{call.external_id or call.name}: {name}")
+
+    def assertPurged(self, call, rule=None, what="audio", logged=None, **values):
+        """The ``what`` of ``call`` (a call or its reference) was deleted and logged.
+
+        One entry of the purge log for it, under ``rule`` (when given), with
+        ``values``; ``logged``: every kind of deletion logged for the call,
+        ``(what,)`` by default (nothing else was deleted). Deleted audio (not
+        replaced by other audio) is gone from a call that remains; a deleted
+        call is gone.
+        """
+        reference = getattr(call, "name", call)
+        logs = self.env["call.recording.purge.log"].search([("call_reference", "=", reference)])
+        self.assertEqual(sorted(logs.mapped("what")), sorted(logged or (what,)), reference)
+        log = logs.filtered(lambda entry: entry.what == what)
+        if rule is not None:
+            self.assertEqual(log.rule, rule, reference)
+        for name, value in values.items():
+            self.assertEqual(log[name], value, f"{reference}: {name}")
+        if not isinstance(call, str):
+            if what == "call":
+                self.assertFalse(call.exists(), f"{reference} is deleted")
+            elif what == "audio" and log.rule != "replaced" and call.exists():
+                self.assertFalse(call.sudo()._get_audio_attachment(), f"{reference}: audio")
+        return log
 
     @classmethod
     def _user(cls, login, groups, company=None):

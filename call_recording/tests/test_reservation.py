@@ -16,7 +16,8 @@ from odoo.tools import mute_logger
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 
-from .provider_common import CREDENTIALS, ProviderCommon, sha256
+from .common import sha256
+from .provider_common import CREDENTIALS, ProviderCommon
 from .test_compliance import ComplianceCommon
 
 CUSTOMER_NUMBER = "+36 30 444 1122"
@@ -544,17 +545,13 @@ class TestProviderReservations(HttpCase, ProviderCommon):
             and json.loads(row.channel)[1:] == ["res.partner", user.partner_id.id]
         ]
 
+    def ringing_call(self, code, **values):
+        """A call of the customer to the line, started a minute ago, still going on."""
+        return self.add_call(code, start=self.ago(minutes=1), duration=60, audio=None, **values)
+
     def _import_keeps_reference(self, code, **call_kwargs):
-        provider, fake = self.providers[code], self.fakes[code]
-        ext = fake.add_call(
-            start=self.ago(minutes=30),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            duration=30,
-            audio=self.audio_1,
-            **call_kwargs,
-        )
+        provider = self.providers[code]
+        ext = self.add_call(code, start=self.ago(minutes=30), **call_kwargs)
         reserved = self.reserve(code, ext, caller_number="+36309012345")
         call = self.calls_of(provider)
         self.assertEqual((len(call), call.name), (1, reserved["reference"]))
@@ -562,12 +559,15 @@ class TestProviderReservations(HttpCase, ProviderCommon):
         log = provider._sync(trigger="cron")
         self.assertEqual(log.state, "done", log.error)
         call = self.calls_of(provider)
-        self.assertEqual(len(call), 1, "the import found the reserved call")
-        self.assertEqual(call.name, reserved["reference"])
-        self.assertFalse(call.awaiting_delivery)
-        self.assertEqual(call.state, "answered")
-        self.assertEqual(call.recording_status, "available")
-        self.assertEqual(call.audio_sha256, sha256(self.audio_1))
+        # the import found the reserved call
+        self.assertCallImported(
+            call,
+            provider=provider,
+            audio=self.audio_1,
+            name=reserved["reference"],
+            awaiting_delivery=False,
+            state="answered",
+        )
         self.assertTrue(call.reserved_date)
         return call
 
@@ -582,14 +582,7 @@ class TestProviderReservations(HttpCase, ProviderCommon):
 
     def test_aircall_ringing_on_agent_pops_up(self):
         fake = self.fakes["aircall"]
-        ext = fake.add_call(
-            start=self.ago(minutes=1),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            agent_email="agent.a@example.com",
-            agent_id="771",
-        )
+        ext = self.ringing_call("aircall", agent_email="agent.a@example.com", agent_id="771")
         self.webhook("aircall", fake.ringing_payload(ext), as_json=True)
         pops = self.pops(self.agent_a)
         self.assertEqual(len(pops), 1)
@@ -610,13 +603,7 @@ class TestProviderReservations(HttpCase, ProviderCommon):
                 "user_id": self.agent_b.id,
             }
         )
-        ext = fake.add_call(
-            start=self.ago(minutes=1),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            agent_id="101",
-        )
+        ext = self.ringing_call("zadarma", agent_id="101")
         payload = fake.start_payload(ext)
         self.webhook("zadarma", payload)
         pops = self.pops(self.agent_b)
@@ -641,13 +628,7 @@ class TestProviderReservations(HttpCase, ProviderCommon):
                 "user_id": self.agent_a.id,
             }
         )
-        ext = fake.add_call(
-            start=self.ago(minutes=1),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            agent_id="alice",
-        )
+        ext = self.ringing_call("twilio", agent_id="alice")
         self.webhook("twilio", fake.ringing_payload(ext))
         pops = self.pops(self.agent_a)
         self.assertEqual(len(pops), 1)

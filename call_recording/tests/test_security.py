@@ -274,13 +274,7 @@ class TestEvidenceAttacks(AttackCommon):
             .with_user(self.manager)
             .create({"partner_id": self.customer.id})
         )
-        hold = (
-            self.env["call.recording.hold"]
-            .with_user(self.manager)
-            .create(
-                {"name": "Dispute 2026/9", "call_ids": [(6, 0, (self.call_a | self.call_b).ids)]}
-            )
-        )
+        hold = self.hold(self.call_a | self.call_b, "Dispute 2026/9")
         other_account = self.env["call.recording.provider"].create(
             {"name": "PBX", "provider_type": "push", "company_id": self.company.id}
         )
@@ -372,20 +366,14 @@ class TestEvidenceAttacks(AttackCommon):
         """6. A consent refusal (the agent's, or a contact created with a refusal)
         deleted held recordings, and unmatched calls' audio in every company."""
         call = self.news_call
-        hold = (
-            self.env["call.recording.hold"]
-            .with_user(self.manager)
-            .create({"name": "Dispute", "call_ids": [(6, 0, call.ids)]})
-        )
+        hold = self.hold(call)
         self.rpc(self.agent_a, "call.recording", "action_consent_refused", call.ids)
         self.assertEqual(call.consent_state, "refused", "the refusal is recorded")
         self.assertEqual(call.recording_status, "available", "the hold keeps the audio")
         self.assertEqual(self.audio_file(call), self.audio_bytes)
         hold.with_user(self.manager).action_release(reason="Dispute settled")
         self.assertEqual(call.recording_status, "refused", "applied when the hold is released")
-        self.assertFalse(call._get_audio_attachment())
-        log = self.env["call.recording.purge.log"].search([("call_reference", "=", call.name)])
-        self.assertEqual(log.rule, "consent")
+        self.assertPurged(call, "consent")
 
         # An agent of company A creates a contact with a number and "refuses
         # recording": no recording of any company is deleted by it.
@@ -421,11 +409,7 @@ class TestEvidenceAttacks(AttackCommon):
 
     def test_07_held_customer_stays(self):
         """7. Deleting the contact emptied the hold, which still showed as active."""
-        hold = (
-            self.env["call.recording.hold"]
-            .with_user(self.manager)
-            .create({"name": "Authority request", "partner_id": self.customer.id})
-        )
+        hold = self.hold(name="Authority request", partner_id=self.customer.id)
         held = self.call_a | self.call_b | self.service_call
         self.assertTrue(all(held.mapped("legal_hold")))
         self.assertRefused(self.agent_a, "res.partner", "unlink", self.customer.ids)
