@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from odoo.tests import new_test_user
-from odoo.tests.common import TransactionCase
+from odoo.tests.common import TransactionCase, get_db_name
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 
@@ -87,6 +87,15 @@ class CallRecordingCommon(TransactionCase):
         self.patch(type(self.env["ir.cron"]), "_commit_progress", commit_progress)
         return progress
 
+    def rpc(self, user, model, method, *args, **kwargs):
+        """``execute_kw`` over XML-RPC as ``user`` (password = login), in an ``HttpCase``."""
+        try:
+            return self.xmlrpc_object.execute_kw(
+                get_db_name(), user.id, user.login, model, method, list(args), kwargs
+            )
+        finally:
+            self.env.invalidate_all()
+
     # -- domain assertions ---------------------------------------------------------
 
     def assertCallImported(self, call, provider=None, audio=None, **values):
@@ -135,7 +144,8 @@ class CallRecordingCommon(TransactionCase):
         return log
 
     @classmethod
-    def _user(cls, login, groups, company=None):
+    def _user(cls, login, groups, company=None, **values):
+        """A user of ``company`` only (``company`` by default), password = login."""
         company = company or cls.company
         return new_test_user(
             cls.env,
@@ -144,6 +154,7 @@ class CallRecordingCommon(TransactionCase):
             groups=groups,
             company_id=company.id,
             company_ids=[(6, 0, company.ids)],
+            **values,
         )
 
     @classmethod
@@ -163,3 +174,17 @@ class CallRecordingCommon(TransactionCase):
         if audio:
             call._set_audio_bytes(cls.audio_bytes)
         return call
+
+    @classmethod
+    def _call_out(cls, agent, number, when, **vals):
+        """``agent`` calls ``number`` from the service line at ``when``."""
+        vals = {"caller_number": "+3615550100", "callee_number": number, **vals}
+        return cls._call(agent, number, direction="outbound", start_datetime=when, **vals)
+
+    @classmethod
+    def _map_agent(cls, provider, external_user_id, user, name=None):
+        """Link the provider's user ``external_user_id`` to ``user`` (as an administrator does)."""
+        vals = {"provider_id": provider.id, "external_user_id": external_user_id}
+        return cls.env["call.recording.provider.user"].create(
+            {**vals, "user_id": user.id, **({"name": name} if name else {})}
+        )

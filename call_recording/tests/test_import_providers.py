@@ -63,9 +63,7 @@ class TestTwilioLegs(ImportCase):
             }
         )
         provider.line_ids = line
-        self.env["call.recording.provider.user"].create(
-            {"provider_id": provider.id, "external_user_id": "alice", "user_id": self.agent_a.id}
-        )
+        self._map_agent(provider, "alice", self.agent_a)
         ext = self.add(
             "twilio",
             direction="outbound",
@@ -94,9 +92,7 @@ class TestTwilioLegs(ImportCase):
 
     def test_inbound_call_put_through_to_an_agent(self):
         provider = self.providers["twilio"]
-        self.env["call.recording.provider.user"].create(
-            {"provider_id": provider.id, "external_user_id": "bob", "user_id": self.agent_b.id}
-        )
+        self._map_agent(provider, "bob", self.agent_b)
         ext = self.add("twilio", agent_id="bob")
         self.sync(provider)
         call = self.calls_of(provider)

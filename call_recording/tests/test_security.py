@@ -21,7 +21,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError
 from odoo.orm.environments import Transaction
 from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tests.common import TransactionCase, _super_send, get_db_name
+from odoo.tests.common import TransactionCase, _super_send
 from odoo.tools import mute_logger
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
@@ -76,7 +76,6 @@ class AttackCommon(HttpCase, ComplianceCommon):
         cls.suite_admin = cls._user("cr_suite_admin", "call_recording.group_call_recording_admin")
         cls.service_call = cls._line_call("+3615550100")  # legal obligation, with audio
         cls.news_call = cls._line_call("+3615550200")  # consent line, with audio
-        cls.db = get_db_name()
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
@@ -84,15 +83,6 @@ class AttackCommon(HttpCase, ComplianceCommon):
         if urlsplit(r.url).hostname == "127.0.0.1":
             return _super_send(s, r, **kw)
         return super()._request_handler(s, r, **kw)
-
-    def rpc(self, user, model, method, *args, **kwargs):
-        """``execute_kw`` over XML-RPC as ``user`` (password = login)."""
-        try:
-            return self.xmlrpc_object.execute_kw(
-                self.db, user.id, user.login, model, method, list(args), kwargs
-            )
-        finally:
-            self.env.invalidate_all()
 
     def assertRefused(self, user, model, method, *args, **kwargs):
         with mute_logger(*MUTED), self.assertRaises(xmlrpclib.Fault) as caught:

@@ -7,6 +7,9 @@ from odoo.addons.call_recording.tests.common import CallRecordingCommon, import_
 
 # The loopback servers live in the repository's tests/fakes package.
 real_servers = import_fake("real_servers")
+OpenSSHServer = real_servers.OpenSSHServer
+ProFTPDServer = real_servers.ProFTPDServer
+VsftpdServer = real_servers.VsftpdServer
 start_ftp_server = import_fake("ftp_server").start_ftp_server
 start_sftp_server = import_fake("sftp_server").start_sftp_server
 
@@ -26,9 +29,9 @@ class FtpExportCommon(CallRecordingCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.proftpd = cls._serve(real_servers.ProFTPDServer().start())
-        cls.vsftpd = cls._serve(real_servers.VsftpdServer(tls="explicit").start())
-        cls.openssh = cls._serve(real_servers.OpenSSHServer().start())
+        cls.proftpd = cls._serve(ProFTPDServer().start())
+        cls.vsftpd = cls._serve(VsftpdServer(tls="explicit").start())
+        cls.openssh = cls._serve(OpenSSHServer().start())
         cls.ftp = cls._serve(start_ftp_server())
         cls.sftp = cls._serve(start_sftp_server())
         cls.admin = cls._user(
