@@ -321,21 +321,19 @@ class TestRequestAudit(AuditCommon):
             partner_id=self.customer.id,
         )
 
+    def _extension(self, request, notified_date, months="1", reason="x"):
+        """The manager's extension wizard for ``request``, created over RPC (its id)."""
+        vals = {"months": months, "reason": reason, "notified_date": notified_date}
+        vals["request_id"] = request.id
+        return self.rpc(self.manager, "call.recording.request.extend", "create", vals)
+
     def test_one_calendar_month_and_the_extension(self):
         with freeze_time("2026-02-05"):
             request = self._request(received_date="2026-01-31")
             self.assertEqual(request.deadline_date, date(2026, 2, 28))
             # the extension: months, reason and the date the customer was told
-            wizard = self.rpc(
-                self.manager,
-                "call.recording.request.extend",
-                "create",
-                {
-                    "request_id": request.id,
-                    "months": "2",
-                    "reason": "Sok kérés egyszerre",
-                    "notified_date": "2026-02-05",
-                },
+            wizard = self._extension(
+                request, "2026-02-05", months="2", reason="Sok kérés egyszerre"
             )
             self.rpc(self.manager, "call.recording.request.extend", "action_extend", [wizard])
             self.assertEqual(
@@ -345,17 +343,7 @@ class TestRequestAudit(AuditCommon):
             self.assertEqual(request.extension_reason, "Sok kérés egyszerre")
             self.assertEqual(request.activity_ids.date_deadline, date(2026, 4, 28))
             # never more than two further months
-            more = self.rpc(
-                self.manager,
-                "call.recording.request.extend",
-                "create",
-                {
-                    "request_id": request.id,
-                    "months": "1",
-                    "reason": "x",
-                    "notified_date": "2026-02-05",
-                },
-            )
+            more = self._extension(request, "2026-02-05")
             fault = self.assertRefused(
                 self.manager, "call.recording.request.extend", "action_extend", [more]
             )
@@ -367,17 +355,7 @@ class TestRequestAudit(AuditCommon):
                 )
         with freeze_time("2026-03-05"):
             late = self._request(received_date="2026-02-01")
-            wizard = self.rpc(
-                self.manager,
-                "call.recording.request.extend",
-                "create",
-                {
-                    "request_id": late.id,
-                    "months": "1",
-                    "reason": "x",
-                    "notified_date": "2026-03-05",
-                },
-            )
+            wizard = self._extension(late, "2026-03-05")
             fault = self.assertRefused(
                 self.manager, "call.recording.request.extend", "action_extend", [wizard]
             )

@@ -41,6 +41,21 @@ class ImportCase(ProviderCommon):
         """What the next scheduled runs would find due (the backoff has passed)."""
         evidence.writer(self.calls_of(provider)).write({"import_next_try": False})
 
+    def softphone_call(self):
+        """Twilio: agent alice calls the customer from her softphone through the line."""
+        values = {"direction": "outbound", "caller": "+3615550100", "callee": "+36309012345"}
+        return self.add("twilio", agent_id="alice", **values)
+
+    def assert_failed_then_whole(self, provider, ext, reason):
+        """The download of ``ext`` failed for ``reason`` and waits; the next run
+        (its back-off passed) stores the recording whole."""
+        call = self.call_of(provider, ext)
+        self.assertEqual(call.recording_status, "pending")
+        self.assertIn(reason, call.import_error)
+        self.make_due(provider)
+        self.sync(provider)
+        self.assertCallImported(call, provider=provider, audio=self.audio)
+
     def assert_only_whole_recordings(self, provider, expected):
         """No call is ``available`` unless its file is byte-identical to the provider's."""
         for call in self.calls_of(provider).filtered(lambda c: c.recording_status == "available"):
@@ -64,13 +79,7 @@ class TestTwilioLegs(ImportCase):
         )
         provider.line_ids = line
         self._map_agent(provider, "alice", self.agent_a)
-        ext = self.add(
-            "twilio",
-            direction="outbound",
-            caller="+3615550100",
-            callee="+36309012345",
-            agent_id="alice",
-        )
+        ext = self.softphone_call()
         log = self.sync(provider)
         self.assertEqual(log.state, "done", log.error)
         # one call: the <Dial> leg is no call of its own
@@ -144,12 +153,7 @@ class TestShortDownloads(ImportCase):
                 ext = self.add(code)
                 fake.short_next(count=1, path_contains=MEDIA[code], keep=0.5)
                 self.sync(provider)
-                call = self.call_of(provider, ext)
-                self.assertEqual(call.recording_status, "pending")
-                self.assertIn("incomplete", call.import_error)
-                self.make_due(provider)
-                self.sync(provider)
-                self.assertCallImported(call, provider=provider, audio=self.audio)
+                self.assert_failed_then_whole(provider, ext, "incomplete")
 
     def test_twilio_duration_is_checked(self):
         """A whole, valid file, but shorter than the recording Twilio reports."""
@@ -162,13 +166,8 @@ class TestShortDownloads(ImportCase):
             path_contains=f"/Recordings/RE{ext[2:]}.mp3",
         )
         self.sync(provider)
-        call = self.call_of(provider, ext)
-        self.assertEqual(call.provider_recording_duration, 3)
-        self.assertEqual(call.recording_status, "pending")
-        self.assertIn("3 s", call.import_error)
-        self.make_due(provider)
-        self.sync(provider)
-        self.assertCallImported(call, provider=provider, audio=self.audio)
+        self.assertEqual(self.call_of(provider, ext).provider_recording_duration, 3)
+        self.assert_failed_then_whole(provider, ext, "3 s")
 
     def test_retry_download_completes_a_short_stored_copy(self):
         """A copy cut short before downloads were checked: Retry Download fixes it."""
@@ -320,13 +319,7 @@ class TestTwilioWebhookLegs(HttpCase, ImportCase):
         from twilio.request_validator import RequestValidator  # noqa: PLC0415
 
         provider, fake = self.providers["twilio"], self.fakes["twilio"]
-        ext = self.add(
-            "twilio",
-            direction="outbound",
-            caller="+3615550100",
-            callee="+36309012345",
-            agent_id="alice",
-        )
+        ext = self.softphone_call()
         url = f"{self.base_url()}/call_recording/webhook/twilio/{provider.sudo().webhook_key}"
         form = fake.webhook_payload(ext)
         signature = RequestValidator(CREDENTIALS["twilio"]["secret"]).compute_signature(url, form)

@@ -16,7 +16,6 @@ from odoo.tools import mute_logger
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 
-from .common import sha256
 from .provider_common import CREDENTIALS, ProviderCommon
 from .test_compliance import ComplianceCommon
 
@@ -167,33 +166,30 @@ class TestReservation(ReservationCommon, ComplianceCommon):
 
         # the PBX delivers the call at hang-up: the same call, the same reference
         audio = synth_call_wav(1, seed=131)
-        status, pushed = self.push(
-            audio=audio,
-            external_id="1763627400.17",
-            start="2026-11-20T09:30:02+01:00",
-            duration=42,
-            caller_number=CUSTOMER_NUMBER,
-            callee_number=SERVICE_LINE,
-        )
+        delivery = {
+            "external_id": "1763627400.17",
+            "start": "2026-11-20T09:30:02+01:00",
+            "duration": 42,
+            "caller_number": CUSTOMER_NUMBER,
+            "callee_number": SERVICE_LINE,
+        }
+        status, pushed = self.push(audio=audio, **delivery)
         self.assertEqual(status, 200, pushed)
         self.assertEqual((pushed["reference"], pushed["result"]), (call.name, "updated"))
         call.invalidate_recordset()
-        self.assertFalse(call.awaiting_delivery)
-        self.assertEqual(call.state, "answered")
-        self.assertEqual(call.start_datetime, datetime(2026, 11, 20, 8, 30, 2))
-        self.assertEqual(call.duration, 42)
-        self.assertEqual(call.audio_sha256, sha256(audio))
-        self.assertTrue(call.reserved_date, "announced stays announced")
-        self.assertEqual(len(self.call_of("1763627400.17")), 1)
-        # delivered again: the push's own idempotence
-        status, again = self.push(
+        self.assertCallImported(
+            self.call_of("1763627400.17"),
+            provider=self.push_account,
             audio=audio,
-            external_id="1763627400.17",
-            start="2026-11-20T09:30:02+01:00",
+            name=call.name,
+            awaiting_delivery=False,
+            state="answered",
+            start_datetime=datetime(2026, 11, 20, 8, 30, 2),
             duration=42,
-            caller_number=CUSTOMER_NUMBER,
-            callee_number=SERVICE_LINE,
         )
+        self.assertTrue(call.reserved_date, "announced stays announced")
+        # delivered again: the push's own idempotence
+        status, again = self.push(audio=audio, **delivery)
         self.assertEqual((status, again["result"]), (200, "unchanged"))
         # ... and from now on its facts are fixed (a delivery that differs is a conflict)
         status, conflict = self.push(

@@ -205,20 +205,10 @@ class TestAgentWorkTour(HttpCase, CallRecordingCommon):
         self.assertEqual(unknown.partner_match, "unknown")
         self._call(agent, "06 30 222 4444", start_datetime=now - timedelta(days=3))
         self.assertTrue(old_customer)
-        self._call(
-            agent,
-            "+36301110001",
-            state="missed",
-            duration=0,
-            start_datetime=now - timedelta(days=1),
-        )
-        self._call(
-            agent,
-            "+36301110002",
-            state="missed",
-            duration=0,
-            start_datetime=now - timedelta(days=2),
-        )
+        for number, days in (("+36301110001", 1), ("+36301110002", 2)):
+            self._call(
+                agent, number, state="missed", duration=0, start_datetime=now - timedelta(days=days)
+            )
         self._call_out(self.agent_b, "+36301110002", now - timedelta(days=1))
         self.start_tour("/odoo", "call_recording_agent_work_tour", login=agent.login)
         self.assertEqual(unknown.partner_id.name, "Új Ügyfél")
