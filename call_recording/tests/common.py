@@ -63,9 +63,7 @@ class CallRecordingCommon(TransactionCase):
         cls.portal = cls._user("cr_portal", "base.group_portal")
         cls.internal = cls._user("cr_internal", "base.group_user")
 
-        cls.customer = cls.env["res.partner"].create(
-            {"name": "Tóth Gábor", "phone": "06 30 901 2345", "country_id": hu.id}
-        )
+        cls.customer = cls._customer("Tóth Gábor", "06 30 901 2345")
         cls.audio_bytes = synth_call_wav(2, seed=1)
         cls.call_a = cls._call(cls.agent_a, "+36309012345", audio=True)
         cls.call_b = cls._call(cls.agent_b, "+36309012345", audio=True)
@@ -187,4 +185,23 @@ class CallRecordingCommon(TransactionCase):
         vals = {"provider_id": provider.id, "external_user_id": external_user_id}
         return cls.env["call.recording.provider.user"].create(
             {**vals, "user_id": user.id, **({"name": name} if name else {})}
+        )
+
+    @classmethod
+    def _push_account(cls, name, users, company=None):
+        """A Push API account of ``company`` (``company`` by default) that ``users`` deliver to."""
+        return cls.env["call.recording.provider"].create(
+            {
+                "name": name,
+                "provider_type": "push",
+                "company_id": (company or cls.company).id,
+                "push_user_ids": [(6, 0, users.ids)],
+            }
+        )
+
+    @classmethod
+    def _customer(cls, name, phone):
+        """A Hungarian contact with a phone number."""
+        return cls.env["res.partner"].create(
+            {"name": name, "phone": phone, "country_id": cls.env.ref("base.hu").id}
         )

@@ -46,19 +46,9 @@ class ReservationCommon(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        hu = cls.env.ref("base.hu")
-        cls.pbx_customer = cls.env["res.partner"].create(
-            {"name": "Kiss Erzsébet", "phone": CUSTOMER_NUMBER, "country_id": hu.id}
-        )
+        cls.pbx_customer = cls._customer("Kiss Erzsébet", CUSTOMER_NUMBER)
         cls.integration = cls._user("cr_res_pbx", "call_recording.group_call_recording_integration")
-        cls.push_account = cls.env["call.recording.provider"].create(
-            {
-                "name": "Office PBX (reservations)",
-                "provider_type": "push",
-                "company_id": cls.company.id,
-                "push_user_ids": [(6, 0, cls.integration.ids)],
-            }
-        )
+        cls.push_account = cls._push_account("Office PBX (reservations)", cls.integration)
         # the agents' extensions on the PBX, linked once by an administrator
         for extension, agent in (("201", cls.agent_a), ("202", cls.agent_b)):
             cls._map_agent(cls.push_account, extension, agent, name=f"Extension {extension}")
@@ -381,14 +371,7 @@ class TestScreenPop(ReservationCommon, ComplianceCommon):
             }
         )
         # the contact of company B matches only calls of company B
-        account_b = self.env["call.recording.provider"].create(
-            {
-                "name": "PBX of company B",
-                "provider_type": "push",
-                "company_id": self.company_b.id,
-                "push_user_ids": [(6, 0, self.integration.ids)],
-            }
-        )
+        account_b = self._push_account("PBX of company B", self.integration, company=self.company_b)
         self.integration.company_ids |= self.company_b
         agent_both = self._user("cr_res_agent_ab", "call_recording.group_call_recording_user")
         agent_both.company_ids |= self.company_b

@@ -457,14 +457,7 @@ class TestEvidenceAttacks(AttackCommon):
         """10. An agent set their own e-mail to a new colleague's and received
         that colleague's calls."""
         integration = self._user("cr_sec_pbx", "call_recording.group_call_recording_integration")
-        account = self.env["call.recording.provider"].create(
-            {
-                "name": "Office PBX (security)",
-                "provider_type": "push",
-                "company_id": self.company.id,
-                "push_user_ids": [(6, 0, integration.ids)],
-            }
-        )
+        account = self._push_account("Office PBX (security)", integration)
         # Users may edit their own e-mail (their preferences): the attacker does.
         self.rpc(
             self.agent_b,
@@ -554,14 +547,7 @@ class TestEvidenceAttacks(AttackCommon):
     def test_12_file_names_and_headers(self):
         """12. A line break in a pushed file name made the audio route answer 500."""
         integration = self._user("cr_sec_pbx2", "call_recording.group_call_recording_integration")
-        account = self.env["call.recording.provider"].create(
-            {
-                "name": "PBX (names)",
-                "provider_type": "push",
-                "company_id": self.company.id,
-                "push_user_ids": [(6, 0, integration.ids)],
-            }
-        )
+        account = self._push_account("PBX (names)", integration)
         Call = self.env["call.recording"].with_user(integration)
         vals = {
             "provider": account.id,
