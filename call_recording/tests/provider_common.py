@@ -1,42 +1,41 @@
 """Provider accounts wired to the fake provider servers of the repository's ``tests/fakes``."""
 
-import hashlib
-import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from unittest.mock import patch
 from urllib.parse import urlsplit
 
 from odoo.tests.common import _super_send
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 
-from .common import CallRecordingCommon
+from .common import CallRecordingCommon, import_fake
 
-_FAKES = Path(__file__).resolve().parents[2] / "tests"
-if str(_FAKES) not in sys.path:
-    sys.path.insert(0, str(_FAKES))
-
-from fakes.aircall import FakeAircall  # noqa: E402
-from fakes.twilio import FakeTwilio  # noqa: E402
-from fakes.zadarma import FakeZadarma  # noqa: E402
-
-FAKES = {"twilio": FakeTwilio, "aircall": FakeAircall, "zadarma": FakeZadarma}
+FAKES = {
+    "twilio": import_fake("twilio").FakeTwilio,
+    "aircall": import_fake("aircall").FakeAircall,
+    "zadarma": import_fake("zadarma").FakeZadarma,
+}
 CREDENTIALS = {
     "twilio": {"login": "AC" + "0" * 31 + "1", "secret": "twilio-auth-token"},
     "aircall": {"login": "aircall-api-id", "secret": "aircall-api-token"},
     "zadarma": {"login": "zadarma-user-key", "secret": "zadarma-secret"},
 }
 AIRCALL_WEBHOOK_TOKEN = "aircall-webhook-token"
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
+#: a call as :meth:`ProviderCommon.add_call` puts it in a fake: the customer
+#: (``customer``, +36 30 901 2345) calls the service line
+CALL_DEFAULTS = {
+    "direction": "inbound",
+    "caller": "+36309012345",
+    "callee": "+3615550100",
+    "duration": 30,
+}
 
 
 class ProviderCommon(CallRecordingCommon):
     """One account per provider in ``company``, each on its own fake server."""
+
+    #: how :meth:`sync` runs the import
+    sync_trigger = "cron"
 
     @classmethod
     def setUpClass(cls):
@@ -78,14 +77,7 @@ class ProviderCommon(CallRecordingCommon):
         super().setUp()
         for fake in self.fakes.values():
             fake.reset()
-        # Tests may not commit; the import's progress commits become no-ops.
-        patcher = patch.object(
-            type(self.env["ir.cron"]),
-            "_commit_progress",
-            lambda self_, processed=0, **kw: float("inf"),
-        )
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self.cron_progress = self.switch_off_cron_commits()
         # Fast retries against the fakes: a test setting, patched in (no
         # context key can change an adapter's settings).
         Provider = type(self.env["call.recording.provider"])
@@ -106,6 +98,22 @@ class ProviderCommon(CallRecordingCommon):
     @staticmethod
     def ago(**kwargs):
         return datetime.now(UTC).replace(microsecond=0) - timedelta(**kwargs)
+
+    def add_call(self, code, **values):
+        """A call in provider ``code``'s fake (:data:`CALL_DEFAULTS`, an hour ago,
+        with ``audio_1`` as its recording unless ``values`` say otherwise)."""
+        values = {"start": self.ago(hours=1), **CALL_DEFAULTS, "audio": self.audio_1, **values}
+        return self.fakes[code].add_call(**values)
+
+    def sync(self, provider, trigger=None):
+        """One import run of ``provider``; its log."""
+        log = provider._sync(trigger=trigger or self.sync_trigger)
+        self.assertTrue(log, "the sync did not run")
+        return log
+
+    def call_of(self, provider, ext):
+        """The call of ``provider`` with the external id ``ext``."""
+        return self.calls_of(provider).filtered(lambda call: call.external_id == ext)
 
     def calls_of(self, provider):
         return self.env["call.recording"].search([("provider_id", "=", provider.id)])

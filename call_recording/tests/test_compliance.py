@@ -58,6 +58,13 @@ class ComplianceCommon(CallRecordingCommon):
             **vals,
         )
 
+    def hold(self, calls=None, name="Dispute", **vals):
+        """A legal hold the manager places on ``calls`` (or as ``vals`` say)."""
+        if calls is not None:
+            vals["call_ids"] = [(6, 0, calls.ids)]
+        Hold = self.env["call.recording.hold"].with_user(self.manager)
+        return Hold.create({"name": name, **vals})
+
 
 @tagged("post_install", "-at_install")
 class TestRecordingPolicy(ComplianceCommon):
@@ -146,8 +153,7 @@ class TestConsent(ComplianceCommon):
         with self.enter_registry_test_mode():  # its cursors see this transaction's work
             self.env.cr.postcommit.run()  # what happens when the deletion is committed
         self.assertFalse(os.path.exists(path))
-        log = self.env["call.recording.purge.log"].search([("call_reference", "=", call.name)])
-        self.assertEqual((log.rule, log.what, log.audio_sha256), ("consent", "audio", sha))
+        self.assertPurged(call, "consent", audio_sha256=sha)
 
     def test_refused_audio_never_reimported(self):
         call = self._line_call("+3615550200")
@@ -209,16 +215,9 @@ class TestPurgeAndHold(ComplianceCommon):
         Call = self.env["call.recording"]
         return Call.search(Call._purge_due_domain() & Domain("id", "in", self.ours.ids))
 
-    def _hold(self, **vals):
-        return (
-            self.env["call.recording.hold"]
-            .with_user(self.manager)
-            .create({"name": "Panasz 2026/17", **vals})
-        )
-
     @freeze_time("2026-06-01")
     def test_purge_exactly_expired_and_not_held(self):
-        self._hold(call_ids=[(6, 0, self.held_news.ids)])
+        self.hold(self.held_news, "Panasz 2026/17")
         self.assertEqual(self._due(), self.old_news | self.old_service)
         sha = self.old_news.audio_sha256
         self._due()._purge_audio()
@@ -226,14 +225,14 @@ class TestPurgeAndHold(ComplianceCommon):
         self.assertEqual(self.old_service.recording_status, "purged")
         self.assertEqual(self.new_news.recording_status, "available")
         self.assertEqual(self.held_news.recording_status, "available")
-        log = self.env["call.recording.purge.log"].search(
-            [("call_reference", "=", self.old_news.name)]
+        log = self.assertPurged(
+            self.old_news,
+            "retention",
+            line_name="Szerkesztőség",
+            legal_basis="consent",
+            audio_sha256=sha,
         )
-        self.assertEqual(
-            (log.rule, log.what, log.line_name, log.legal_basis, str(log.retention_date)),
-            ("retention", "audio", "Szerkesztőség", "consent", "2025-07-10"),
-        )
-        self.assertEqual(log.audio_sha256, sha)
+        self.assertEqual(str(log.retention_date), "2025-07-10")
         # no personal data in the log: no numbers, no names
         values = " ".join(str(v) for v in log.read()[0].values())
         self.assertNotIn("+36309012345", values)
@@ -241,31 +240,22 @@ class TestPurgeAndHold(ComplianceCommon):
 
     @freeze_time("2026-06-01")
     def test_cron_purges_in_batches(self):
-        progress = []
-        Cron = type(self.env["ir.cron"])
-
-        def commit_progress(cron, processed=0, *, remaining=None, deactivate=False):
-            progress.append((processed, remaining))
-            return 100.0
-
-        self.patch(Cron, "_commit_progress", commit_progress)
+        progress = self.switch_off_cron_commits()
         references = {call.id: call.name for call in self.ours}
         self.env["call.recording"]._cron_purge(batch_size=1)
         # the audio went, then the call data whose term (that of the audio) is over too
-        Log = self.env["call.recording.purge.log"]
         for call in (self.old_news, self.held_news, self.old_service):
-            logs = Log.search([("call_reference", "=", references[call.id])])
-            self.assertEqual(sorted(logs.mapped("what")), ["audio", "call"], references[call.id])
+            self.assertPurged(references[call.id], what="call", logged=("audio", "call"))
             self.assertFalse(call.exists())
         self.assertEqual(self.new_news.recording_status, "available")
-        self.assertTrue(all(p in (0, 1) for p, _r in progress))
-        self.assertGreaterEqual(sum(p for p, _r in progress), 3)
+        self.assertTrue(all(p in (0, 1) for p, _r, _d in progress))
+        self.assertGreaterEqual(sum(p for p, _r, _d in progress), 3)
 
     @freeze_time("2037-01-01")
     def test_metadata_deleted_on_its_own_schedule(self):
         Call = self.env["call.recording"]
         old = self.old_service
-        self._hold(call_ids=[(6, 0, self.held_news.ids)])
+        self.hold(self.held_news, "Panasz 2026/17")
         Call._purge_due_domain()
         Call.search(Call._purge_due_domain() & Domain("id", "in", self.ours.ids))._purge_audio()
         due = Call.search(Call._metadata_due_domain() & Domain("id", "in", self.ours.ids))
@@ -274,14 +264,11 @@ class TestPurgeAndHold(ComplianceCommon):
         reference = old.name
         Call._purge_metadata(due)
         self.assertFalse(old.exists())
-        log = self.env["call.recording.purge.log"].search(
-            [("call_reference", "=", reference), ("what", "=", "call")]
-        )
-        self.assertEqual(log.rule, "metadata")
+        self.assertPurged(reference, "metadata", what="call", logged=("audio", "call"))
 
     @freeze_time("2026-06-01")
     def test_hold_on_partner_covers_all_calls(self):
-        hold = self._hold(partner_id=self.customer.id)
+        hold = self.hold(name="Panasz 2026/17", partner_id=self.customer.id)
         self.assertTrue(all(self.ours.mapped("legal_hold")))
         self.assertFalse(self._due())
         later = self._line_call("+3615550200", start="2026-05-20 09:00:00")
@@ -300,7 +287,7 @@ class TestPurgeAndHold(ComplianceCommon):
             hold.sudo().unlink()
 
     def test_hold_blocks_deletion(self):
-        self._hold(call_ids=[(6, 0, self.new_news.ids)])
+        self.hold(self.new_news, "Panasz 2026/17")
         with self.assertRaisesRegex(UserError, "legal hold"):
             self.new_news.sudo().unlink()
         with self.assertRaises(UserError):

@@ -69,24 +69,18 @@ class TestPurgeLogNamesThePerson(AuditCommon):
     def test_refusal_by_the_agent_and_deletion_by_hand(self):
         call = self._line_call(NEWS_LINE)
         self.rpc(self.agent_a, "call.recording", "action_consent_refused", call.ids)
-        log = self.purge_logs(call)
-        self.assertEqual((log.rule, log.user_id), ("consent", self.agent_a))
+        self.assertPurged(call, "consent", user_id=self.agent_a)
         # deleted by hand, where the rules allow it (an expired consent call)
         with freeze_time("2030-01-01"):
             old = self._line_call(NEWS_LINE, start="2026-01-10 09:00:00", audio=False)
             reference = old.name
             self.rpc(self.admin, "call.recording", "unlink", old.ids)
-        log = self.purge_logs(reference)
-        self.assertEqual((log.rule, log.what, log.user_id), ("manual", "call", self.admin))
+        self.assertPurged(reference, "manual", what="call", user_id=self.admin)
 
     def test_refusal_kept_by_a_hold_is_applied_at_its_release(self):
         """GDPR Art. 17(3)(e): the hold wins; the release applies the refusal, logged."""
         call = self.news_call
-        hold = (
-            self.env["call.recording.hold"]
-            .with_user(self.manager)
-            .create({"name": "Dispute", "call_ids": [(6, 0, call.ids)]})
-        )
+        hold = self.hold(call)
         self.rpc(self.agent_a, "call.recording", "action_consent_refused", call.ids)
         self.assertEqual((call.consent_state, call.recording_status), ("refused", "available"))
         self.assertFalse(self.purge_logs(call))
@@ -98,18 +92,14 @@ class TestPurgeLogNamesThePerson(AuditCommon):
         )
         self.rpc(self.manager, "call.recording.hold.release", "action_release", [wizard])
         self.assertEqual(call.recording_status, "refused")
-        log = self.purge_logs(call)
-        self.assertEqual((log.rule, log.user_id), ("consent", self.manager))
+        log = self.assertPurged(call, "consent", user_id=self.manager)
         self.assertIn(self.agent_a.name, log.note, "who noted the refusal")
 
     def test_a_replaced_recording_is_logged_with_its_replacer(self):
         call = self.service_call
         old_sha = call.audio_sha256
         call.with_user(self.admin).sudo()._set_audio_bytes(synth_call_wav(1, seed=901))
-        log = self.purge_logs(call)
-        self.assertEqual(
-            (log.rule, log.audio_sha256, log.user_id), ("replaced", old_sha, self.admin)
-        )
+        self.assertPurged(call, "replaced", audio_sha256=old_sha, user_id=self.admin)
 
     def test_the_purge_log_is_evidence(self):
         call = self._line_call(NEWS_LINE)
@@ -191,8 +181,7 @@ class TestConsentAudit(AuditCommon):
         self.rpc(self.manager, "call.recording.consent.erase", "action_erase", [wizard_id])
         for call in consent_a | consent_b | self.news_call:
             self.assertEqual(call.recording_status, "refused", call.name)
-            log = self.purge_logs(call)
-            self.assertEqual((log.rule, log.user_id), ("consent", self.manager))
+            log = self.assertPurged(call, "consent", user_id=self.manager)
             self.assertIn("withdrawn", log.note)
         self.assertEqual(service.recording_status, "available", "kept by legal obligation")
         note = self.customer.message_ids.filtered(lambda m: consent_a.name in (m.body or ""))
@@ -206,11 +195,7 @@ class TestConsentAudit(AuditCommon):
             held = self._line_call(NEWS_LINE, start="2026-03-02 09:00:00", agent=self.agent_b)
             self.assertEqual(late.consent_deadline, datetime(2026, 3, 3, 9, 0))
             self.rpc(self.agent_a, "call.recording", "action_consent_given", given.ids)
-            hold = (
-                self.env["call.recording.hold"]
-                .with_user(self.manager)
-                .create({"name": "Dispute", "call_ids": [(6, 0, held.ids)]})
-            )
+            hold = self.hold(held)
         with freeze_time("2026-03-03 08:00:00"):
             self.run_cron("call_recording.ir_cron_call_recording_purge")
             self.assertEqual(late.recording_status, "available", "not yet")
@@ -218,8 +203,7 @@ class TestConsentAudit(AuditCommon):
             self.run_cron("call_recording.ir_cron_call_recording_purge", user=self.admin)
             self.assertEqual(late.recording_status, "no_consent")
             self.assertFalse(late._get_audio_attachment())
-            log = self.purge_logs(late)
-            self.assertEqual((log.rule, log.user_id), ("consent_missing", self.admin))
+            self.assertPurged(late, "consent_missing", user_id=self.admin)
             self.assertEqual(given.recording_status, "available")
             self.assertEqual(held.recording_status, "available", "the hold wins")
             # audio that comes late is not kept either
@@ -337,21 +321,19 @@ class TestRequestAudit(AuditCommon):
             partner_id=self.customer.id,
         )
 
+    def _extension(self, request, notified_date, months="1", reason="x"):
+        """The manager's extension wizard for ``request``, created over RPC (its id)."""
+        vals = {"months": months, "reason": reason, "notified_date": notified_date}
+        vals["request_id"] = request.id
+        return self.rpc(self.manager, "call.recording.request.extend", "create", vals)
+
     def test_one_calendar_month_and_the_extension(self):
         with freeze_time("2026-02-05"):
             request = self._request(received_date="2026-01-31")
             self.assertEqual(request.deadline_date, date(2026, 2, 28))
             # the extension: months, reason and the date the customer was told
-            wizard = self.rpc(
-                self.manager,
-                "call.recording.request.extend",
-                "create",
-                {
-                    "request_id": request.id,
-                    "months": "2",
-                    "reason": "Sok kérés egyszerre",
-                    "notified_date": "2026-02-05",
-                },
+            wizard = self._extension(
+                request, "2026-02-05", months="2", reason="Sok kérés egyszerre"
             )
             self.rpc(self.manager, "call.recording.request.extend", "action_extend", [wizard])
             self.assertEqual(
@@ -361,17 +343,7 @@ class TestRequestAudit(AuditCommon):
             self.assertEqual(request.extension_reason, "Sok kérés egyszerre")
             self.assertEqual(request.activity_ids.date_deadline, date(2026, 4, 28))
             # never more than two further months
-            more = self.rpc(
-                self.manager,
-                "call.recording.request.extend",
-                "create",
-                {
-                    "request_id": request.id,
-                    "months": "1",
-                    "reason": "x",
-                    "notified_date": "2026-02-05",
-                },
-            )
+            more = self._extension(request, "2026-02-05")
             fault = self.assertRefused(
                 self.manager, "call.recording.request.extend", "action_extend", [more]
             )
@@ -383,17 +355,7 @@ class TestRequestAudit(AuditCommon):
                 )
         with freeze_time("2026-03-05"):
             late = self._request(received_date="2026-02-01")
-            wizard = self.rpc(
-                self.manager,
-                "call.recording.request.extend",
-                "create",
-                {
-                    "request_id": late.id,
-                    "months": "1",
-                    "reason": "x",
-                    "notified_date": "2026-03-05",
-                },
-            )
+            wizard = self._extension(late, "2026-03-05")
             fault = self.assertRefused(
                 self.manager, "call.recording.request.extend", "action_extend", [wizard]
             )

@@ -5,29 +5,23 @@ from odoo.tests import tagged
 
 from odoo.addons.call_recording.models import evidence
 
-from .provider_common import ProviderCommon, sha256
+from .provider_common import ProviderCommon
 
 
 @tagged("post_install", "-at_install")
 class TestProviderImport(ProviderCommon):
-    def sync(self, provider, trigger="manual"):
-        log = provider._sync(trigger=trigger)
-        self.assertTrue(log, "the sync did not run")
-        return log
+    sync_trigger = "manual"
 
     def _add_calls(self, code):
-        fake = self.fakes[code]
-        with_audio = fake.add_call(
+        with_audio = self.add_call(
+            code,
             start=self.ago(hours=5),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
             duration=61,
-            audio=self.audio_1,
             agent_email="cr_agent_a@example.com",
             agent_id="501",
         )
-        no_audio = fake.add_call(
+        no_audio = self.add_call(
+            code,
             start=self.ago(hours=4),
             direction="outbound",
             caller="+3615550100",
@@ -46,20 +40,23 @@ class TestProviderImport(ProviderCommon):
                 log = self.sync(provider)
                 self.assertEqual(log.state, "done", log.error)
                 self.assertEqual((log.calls_created, log.audio_downloaded), (2, 1))
-                calls = self.calls_of(provider)
-                self.assertEqual(len(calls), 2)
-                call = calls.filtered(lambda c, ext=with_audio: c.external_id == ext)
-                self.assertEqual(call.recording_status, "available")
-                self.assertEqual(call.audio_sha256, sha256(self.audio_1))
-                self.assertEqual(call.direction, "inbound")
-                self.assertEqual(call.external_number_e164, "+36309012345")
-                self.assertEqual(call.partner_id, self.customer)
-                self.assertEqual(call.company_id, self.company)
-                self.assertEqual(call.duration, 61)
-                other = calls - call
-                self.assertEqual(other.external_id, no_audio)
-                self.assertEqual(other.recording_status, "none")
-                self.assertEqual(other.direction, "outbound")
+                self.assertEqual(len(self.calls_of(provider)), 2)
+                self.assertCallImported(
+                    self.call_of(provider, with_audio),
+                    provider=provider,
+                    audio=self.audio_1,
+                    direction="inbound",
+                    external_number_e164="+36309012345",
+                    partner_id=self.customer,
+                    company_id=self.company,
+                    duration=61,
+                )
+                self.assertCallImported(
+                    self.call_of(provider, no_audio),
+                    provider=provider,
+                    audio=False,
+                    direction="outbound",
+                )
                 self.assertEqual(provider.state, "ok")
                 self.assertTrue(provider.sync_cursor)
 
@@ -92,15 +89,7 @@ class TestProviderImport(ProviderCommon):
         for code, provider in self.providers.items():
             with self.subTest(provider=code):
                 fake = self.fakes[code]
-                ext = fake.add_call(
-                    start=self.ago(hours=1),
-                    direction="inbound",
-                    caller="+36309012345",
-                    callee="+3615550100",
-                    duration=30,
-                    audio=self.audio_2,
-                    recording_ready=False,
-                )
+                ext = self.add_call(code, audio=self.audio_2, recording_ready=False)
                 self.sync(provider)
                 call = self.calls_of(provider)
                 self.assertEqual(call.external_id, ext)
@@ -109,24 +98,15 @@ class TestProviderImport(ProviderCommon):
                 # the retry is due at once
                 evidence.writer(call).import_next_try = False
                 self.sync(provider)
-                self.assertEqual(call.recording_status, "available")
-                self.assertEqual(call.audio_sha256, sha256(self.audio_2))
+                self.assertCallImported(call, provider=provider, audio=self.audio_2)
 
     def test_overlap_catches_late_arrivals(self):
         provider = self.providers["twilio"]
-        fake = self.fakes["twilio"]
         self.sync(provider)
         cursor = provider.sync_cursor
         self.assertTrue(cursor)
         # reported by the provider after the run, but started before its end
-        ext = fake.add_call(
-            start=self.ago(minutes=30),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            duration=5,
-            audio=self.audio_1,
-        )
+        ext = self.add_call("twilio", start=self.ago(minutes=30), duration=5)
         self.sync(provider)
         self.assertEqual(self.calls_of(provider).external_id, ext)
 
@@ -194,14 +174,7 @@ class TestProviderImport(ProviderCommon):
         self.env["ir.config_parameter"].sudo().set_param("call_recording.max_audio_mb", 1)
         for code, provider in self.providers.items():
             with self.subTest(provider=code):
-                ext = self.fakes[code].add_call(
-                    start=self.ago(hours=2),
-                    direction="inbound",
-                    caller="+36309012345",
-                    callee="+3615550100",
-                    duration=100,
-                    audio=big,
-                )
+                ext = self.add_call(code, start=self.ago(hours=2), duration=100, audio=big)
                 log = self.sync(provider)
                 call = self.calls_of(provider)
                 self.assertEqual(call.external_id, ext)
@@ -286,14 +259,7 @@ class TestProviderImport(ProviderCommon):
         )
         provider = self.providers["twilio"]
         provider.line_ids = line
-        ext = self.fakes["twilio"].add_call(
-            start=self.ago(hours=2),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550999",
-            duration=10,
-            audio=self.audio_1,
-        )
+        ext = self.add_call("twilio", start=self.ago(hours=2), callee="+3615550999", duration=10)
         log = self.sync(provider)
         call = self.calls_of(provider)
         self.assertEqual(call.external_id, ext)
@@ -309,17 +275,10 @@ class TestProviderImport(ProviderCommon):
         )
         provider = self.providers["twilio"]
         provider.line_ids = line
-        self.fakes["twilio"].add_call(
-            start=self.ago(hours=2),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550888",
-            duration=10,
-            audio=self.audio_1,
-        )
+        self.add_call("twilio", start=self.ago(hours=2), callee="+3615550888", duration=10)
         self.sync(provider)
         call = self.calls_of(provider)
-        self.assertEqual(call.recording_status, "available")
+        self.assertCallImported(call, provider=provider, audio=self.audio_1)
         call.action_consent_refused()
         self.assertEqual(call.recording_status, "refused")
         downloads = self.fakes["twilio"].audio_downloads

@@ -17,7 +17,8 @@ from odoo.tests import freeze_time, tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 
-from .provider_common import CREDENTIALS, sha256
+from .common import sha256
+from .provider_common import CREDENTIALS
 from .test_import_providers import MEDIA, ImportCase
 
 BUDAPEST = ZoneInfo("Europe/Budapest")

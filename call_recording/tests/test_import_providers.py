@@ -17,7 +17,8 @@ from odoo.addons.call_recording.lib.audio import synth_call_wav
 from odoo.addons.call_recording.lib.providers import http as http_lib
 from odoo.addons.call_recording.models import evidence
 
-from .provider_common import CREDENTIALS, ProviderCommon, sha256
+from .common import sha256
+from .provider_common import CREDENTIALS, ProviderCommon
 
 #: the path of each provider's recording downloads on its fake
 MEDIA = {"twilio": "/Recordings/", "aircall": "/s3/", "zadarma": "/download/"}
@@ -32,29 +33,28 @@ class ImportCase(ProviderCommon):
         self.addCleanup(patcher.stop)
         self.audio = synth_call_wav(3, seed=21)
 
-    def sync(self, provider, trigger="cron"):
-        log = provider._sync(trigger=trigger)
-        self.assertTrue(log, "the sync did not run")
-        return log
-
-    def add(self, code, **kwargs):
-        values = {
-            "start": self.ago(hours=1),
-            "direction": "inbound",
-            "caller": "+36309012345",
-            "callee": "+3615550100",
-            "duration": 30,
-            "audio": self.audio,
-        }
-        values.update(kwargs)
-        return self.fakes[code].add_call(**values)
-
-    def call(self, provider, ext):
-        return self.calls_of(provider).filtered(lambda c: c.external_id == ext)
+    def add(self, code, **values):
+        """A call whose recording is ``audio`` (3 s) unless ``values`` say otherwise."""
+        return self.add_call(code, **{"audio": self.audio, **values})
 
     def make_due(self, provider):
         """What the next scheduled runs would find due (the backoff has passed)."""
         evidence.writer(self.calls_of(provider)).write({"import_next_try": False})
+
+    def softphone_call(self):
+        """Twilio: agent alice calls the customer from her softphone through the line."""
+        values = {"direction": "outbound", "caller": "+3615550100", "callee": "+36309012345"}
+        return self.add("twilio", agent_id="alice", **values)
+
+    def assert_failed_then_whole(self, provider, ext, reason):
+        """The download of ``ext`` failed for ``reason`` and waits; the next run
+        (its back-off passed) stores the recording whole."""
+        call = self.call_of(provider, ext)
+        self.assertEqual(call.recording_status, "pending")
+        self.assertIn(reason, call.import_error)
+        self.make_due(provider)
+        self.sync(provider)
+        self.assertCallImported(call, provider=provider, audio=self.audio)
 
     def assert_only_whole_recordings(self, provider, expected):
         """No call is ``available`` unless its file is byte-identical to the provider's."""
@@ -78,38 +78,30 @@ class TestTwilioLegs(ImportCase):
             }
         )
         provider.line_ids = line
-        self.env["call.recording.provider.user"].create(
-            {"provider_id": provider.id, "external_user_id": "alice", "user_id": self.agent_a.id}
-        )
-        ext = self.add(
-            "twilio",
-            direction="outbound",
-            caller="+3615550100",
-            callee="+36309012345",
-            agent_id="alice",
-        )
+        self._map_agent(provider, "alice", self.agent_a)
+        ext = self.softphone_call()
         log = self.sync(provider)
         self.assertEqual(log.state, "done", log.error)
-        call = self.calls_of(provider)
-        self.assertEqual(len(call), 1, "the <Dial> leg became a call of its own")
-        self.assertEqual(call.external_id, ext)
-        self.assertEqual(call.direction, "outbound")
-        self.assertEqual(call.external_number_e164, "+36309012345")
-        self.assertEqual(call.line_number_e164, "+3615550100")
-        self.assertEqual(call.partner_id, self.customer)
-        self.assertEqual(call.user_id, self.agent_a)
-        self.assertEqual(call.line_id, line)
-        self.assertEqual(call.legal_basis, "legal")
-        self.assertEqual(call.recording_status, "available")
-        self.assertEqual(call.audio_sha256, sha256(self.audio))
+        # one call: the <Dial> leg is no call of its own
+        self.assertCallImported(
+            self.calls_of(provider),
+            provider=provider,
+            audio=self.audio,
+            external_id=ext,
+            direction="outbound",
+            external_number_e164="+36309012345",
+            line_number_e164="+3615550100",
+            partner_id=self.customer,
+            user_id=self.agent_a,
+            line_id=line,
+            legal_basis="legal",
+        )
         # the recording status callback names the parent: the same call
         self.assertEqual(fake.webhook_payload(ext)["CallSid"], ext)
 
     def test_inbound_call_put_through_to_an_agent(self):
         provider = self.providers["twilio"]
-        self.env["call.recording.provider.user"].create(
-            {"provider_id": provider.id, "external_user_id": "bob", "user_id": self.agent_b.id}
-        )
+        self._map_agent(provider, "bob", self.agent_b)
         ext = self.add("twilio", agent_id="bob")
         self.sync(provider)
         call = self.calls_of(provider)
@@ -139,7 +131,7 @@ class TestShortDownloads(ImportCase):
                 ext = self.add(code)
                 fake.truncate_next(count=1, path_contains=MEDIA[code], keep=0.6)
                 log = self.sync(provider)
-                call = self.call(provider, ext)
+                call = self.call_of(provider, ext)
                 self.assertEqual(call.recording_status, "pending")
                 self.assertFalse(call.sudo()._get_audio_attachment())
                 self.assertIn("ended after", call.import_error)
@@ -149,8 +141,7 @@ class TestShortDownloads(ImportCase):
                 self.assertIn("incomplete", call.message_ids[:1].body)
                 self.make_due(provider)
                 self.sync(provider)
-                self.assertEqual(call.recording_status, "available")
-                self.assertEqual(call.audio_sha256, sha256(self.audio))
+                self.assertCallImported(call, provider=provider, audio=self.audio)
                 self.assertFalse(call.import_error)
 
     def test_short_body_with_a_matching_length(self):
@@ -162,12 +153,7 @@ class TestShortDownloads(ImportCase):
                 ext = self.add(code)
                 fake.short_next(count=1, path_contains=MEDIA[code], keep=0.5)
                 self.sync(provider)
-                call = self.call(provider, ext)
-                self.assertEqual(call.recording_status, "pending")
-                self.assertIn("incomplete", call.import_error)
-                self.make_due(provider)
-                self.sync(provider)
-                self.assertEqual(call.audio_sha256, sha256(self.audio))
+                self.assert_failed_then_whole(provider, ext, "incomplete")
 
     def test_twilio_duration_is_checked(self):
         """A whole, valid file, but shorter than the recording Twilio reports."""
@@ -180,13 +166,8 @@ class TestShortDownloads(ImportCase):
             path_contains=f"/Recordings/RE{ext[2:]}.mp3",
         )
         self.sync(provider)
-        call = self.call(provider, ext)
-        self.assertEqual(call.provider_recording_duration, 3)
-        self.assertEqual(call.recording_status, "pending")
-        self.assertIn("3 s", call.import_error)
-        self.make_due(provider)
-        self.sync(provider)
-        self.assertEqual(call.audio_sha256, sha256(self.audio))
+        self.assertEqual(self.call_of(provider, ext).provider_recording_duration, 3)
+        self.assert_failed_then_whole(provider, ext, "3 s")
 
     def test_retry_download_completes_a_short_stored_copy(self):
         """A copy cut short before downloads were checked: Retry Download fixes it."""
@@ -195,7 +176,7 @@ class TestShortDownloads(ImportCase):
         same = self.add("twilio", start=self.ago(hours=2))
         other = self.add("twilio", start=self.ago(hours=3))
         self.sync(provider)
-        short, whole, changed = (self.call(provider, e) for e in (ext, same, other))
+        short, whole, changed = (self.call_of(provider, e) for e in (ext, same, other))
         short.sudo()._set_audio_stream(io.BytesIO(self.audio[: len(self.audio) // 2]))
         changed.sudo()._set_audio_stream(io.BytesIO(synth_call_wav(3, seed=99)))
         changed_sha = changed.audio_sha256
@@ -310,9 +291,8 @@ class TestSmallerPoints(ImportCase):
         # the provider finishes it later; the call is out of the next runs' windows
         fake.set_recording_ready(ext, audio=self.audio)
         self.make_due(provider)
-        log = self.sync(provider)
-        self.assertEqual(call.recording_status, "available", log.error)
-        self.assertEqual(call.audio_sha256, sha256(self.audio))
+        self.sync(provider)
+        self.assertCallImported(call, provider=provider, audio=self.audio)
         self.assertFalse(call.import_recheck_until)
 
     def test_aircall_recording_that_never_comes_is_let_go(self):
@@ -329,7 +309,7 @@ class TestSmallerPoints(ImportCase):
         # a missed call is not awaited at all
         missed = self.add("aircall", start=self.ago(hours=3), audio=None, state="missed")
         self.sync(provider)
-        self.assertFalse(self.call(provider, missed).import_recheck_until)
+        self.assertFalse(self.call_of(provider, missed).import_recheck_until)
 
 
 @tagged("post_install", "-at_install")
@@ -339,13 +319,7 @@ class TestTwilioWebhookLegs(HttpCase, ImportCase):
         from twilio.request_validator import RequestValidator  # noqa: PLC0415
 
         provider, fake = self.providers["twilio"], self.fakes["twilio"]
-        ext = self.add(
-            "twilio",
-            direction="outbound",
-            caller="+3615550100",
-            callee="+36309012345",
-            agent_id="alice",
-        )
+        ext = self.softphone_call()
         url = f"{self.base_url()}/call_recording/webhook/twilio/{provider.sudo().webhook_key}"
         form = fake.webhook_payload(ext)
         signature = RequestValidator(CREDENTIALS["twilio"]["secret"]).compute_signature(url, form)
@@ -353,10 +327,14 @@ class TestTwilioWebhookLegs(HttpCase, ImportCase):
         self.assertEqual(response.status_code, 200)
         provider._sync(trigger="webhook")
         call = self.calls_of(provider)
-        self.assertEqual(len(call), 1)
-        self.assertEqual((call.external_id, call.direction), (ext, "outbound"))
-        self.assertEqual(call.external_number_e164, "+36309012345")
-        self.assertEqual(call.recording_status, "available")
+        self.assertCallImported(
+            call,
+            provider=provider,
+            audio=self.audio,
+            external_id=ext,
+            direction="outbound",
+            external_number_e164="+36309012345",
+        )
         # a forged signature is refused, as the SDK refuses it
         forged = dict(form, CallSid=fake.child_sid(ext))
         self.assertFalse(

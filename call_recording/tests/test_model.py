@@ -26,6 +26,19 @@ class TestCallModel(CallRecordingCommon):
         self.assertNotEqual(copy.name, self.call_a.name)
         self.assertEqual(copy.recording_status, "none")
 
+    def test_references_of_a_batch_with_the_sequence_not_yet_read(self):
+        """The first page of a transaction: the sequence's fields are read after its
+        numbers (they once took the numbers' place: two calls named "New")."""
+        sequence = self.env["ir.sequence"].search([("code", "=", "call.recording")], limit=1)
+        sequence.invalidate_recordset()
+        names = self.env["call.recording"]._next_references(sequence, 3)
+        self.assertEqual(len(names), 3)
+        self.assertEqual(len(set(names)), 3)
+        sequence.invalidate_recordset()
+        vals = [{"direction": "inbound", "caller_number": f"+3630123460{i}"} for i in range(2)]
+        calls = self.env["call.recording"].create(vals)
+        self.assertNotIn(self.env._("New"), calls.mapped("name"))
+
     def test_references_of_a_batch(self):
         """Calls created together (an import's page) get their numbers in one query,
         in order, formatted as one by one."""

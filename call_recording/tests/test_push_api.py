@@ -41,30 +41,13 @@ class TestPushApi(CallRecordingCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        hu = cls.env.ref("base.hu")
-        cls.pbx_customer = cls.env["res.partner"].create(
-            {"name": "Kiss Erzsébet", "phone": CUSTOMER_NUMBER, "country_id": hu.id}
-        )
+        cls.pbx_customer = cls._customer("Kiss Erzsébet", CUSTOMER_NUMBER)
         cls.integration = cls._user("cr_pbx", "call_recording.group_call_recording_integration")
         cls.integration_other = cls._user(
             "cr_pbx_other", "call_recording.group_call_recording_integration"
         )
-        cls.push_account = cls.env["call.recording.provider"].create(
-            {
-                "name": "Office PBX",
-                "provider_type": "push",
-                "company_id": cls.company.id,
-                "push_user_ids": [(6, 0, cls.integration.ids)],
-            }
-        )
-        cls.other_account = cls.env["call.recording.provider"].create(
-            {
-                "name": "Branch PBX",
-                "provider_type": "push",
-                "company_id": cls.company.id,
-                "push_user_ids": [(6, 0, cls.integration_other.ids)],
-            }
-        )
+        cls.push_account = cls._push_account("Office PBX", cls.integration)
+        cls.other_account = cls._push_account("Branch PBX", cls.integration_other)
         cls.audio_1 = synth_call_wav(1, seed=71)
         cls.audio_2 = synth_call_wav(1, seed=72)
         cls.db = get_db_name()
@@ -301,30 +284,35 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         self.assertIn("audio", body["errors"])
         self.assertEqual(call.audio_sha256, sha256(self.audio_1))
 
-    def test_example_asterisk_agi(self):
-        path = self._file("1763627400.17.wav", self.audio_1)
-        agi_environment = (
+    def _agi(self, channel, extension, *flags):
+        """The Asterisk example run as an AGI script with ``flags``, for an inbound
+        call of the customer to the line; ``channel``: (unique id, PJSIP channel)."""
+        unique_id, trunk = channel
+        environment = (
             "agi_request: call_recording_push.agi\n"
-            "agi_channel: PJSIP/trunk-00000011\n"
-            "agi_uniqueid: 1763627400.17\n"
+            f"agi_channel: PJSIP/{trunk}\n"
+            f"agi_uniqueid: {unique_id}\n"
             f"agi_callerid: {CUSTOMER_NUMBER.replace(' ', '')}\n"
             "agi_dnid: unknown\n"
-            "agi_extension: h\n"
+            f"agi_extension: {extension}\n"
             "\n"
         )
-        result = self._run(
-            [
-                sys.executable,
-                str(EXAMPLES / "asterisk" / "call_recording_push.agi"),
-                "--agi",
-                f"--file={path}",
-                "--direction=inbound",
-                "--start=1763627400.5",  # CDR(start,u): 2025-11-20 08:30:00.5 UTC
-                "--duration=42",
-                "--status=ANSWER",
-                f"--callee={LINE_NUMBER.replace(' ', '')}",
-            ],
-            stdin=agi_environment,
+        script = str(EXAMPLES / "asterisk" / "call_recording_push.agi")
+        line = f"--callee={LINE_NUMBER.replace(' ', '')}"
+        return self._run(
+            [sys.executable, script, "--agi", *flags, "--direction=inbound", line],
+            stdin=environment,
+        )
+
+    def test_example_asterisk_agi(self):
+        path = self._file("1763627400.17.wav", self.audio_1)
+        result = self._agi(
+            ("1763627400.17", "trunk-00000011"),
+            "h",
+            f"--file={path}",
+            "--start=1763627400.5",  # CDR(start,u): 2025-11-20 08:30:00.5 UTC
+            "--duration=42",
+            "--status=ANSWER",
         )
         self.assertEqual(result.returncode, 0, result.stderr)
         call = self._calls("1763627400.17")
@@ -342,27 +330,8 @@ class TestPushApi(CallRecordingCommon, HttpCase):
     def test_example_asterisk_reserve_announce_then_push(self):
         """The dialplan's two steps: reserve at the start (the reference to
         announce), push at hang-up; one call, one reference."""
-        agi_environment = (
-            "agi_request: call_recording_push.agi\n"
-            "agi_channel: PJSIP/trunk-00000012\n"
-            "agi_uniqueid: 1763627500.18\n"
-            f"agi_callerid: {CUSTOMER_NUMBER.replace(' ', '')}\n"
-            "agi_dnid: unknown\n"
-            "agi_extension: 15550100\n"
-            "\n"
-        )
-        script = str(EXAMPLES / "asterisk" / "call_recording_push.agi")
-        reserved = self._run(
-            [
-                sys.executable,
-                script,
-                "--agi",
-                "--reserve",
-                "--direction=inbound",
-                f"--callee={LINE_NUMBER.replace(' ', '')}",
-            ],
-            stdin=agi_environment,
-        )
+        channel = ("1763627500.18", "trunk-00000012")
+        reserved = self._agi(channel, "15550100", "--reserve")
         self.assertEqual(reserved.returncode, 0, reserved.stderr)
         call = self._calls("1763627500.18")
         self.assertEqual(len(call), 1)
@@ -373,19 +342,13 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         self.assertIn('SET VARIABLE CALLREC_STATUS "201"', commands)
         # at hang-up, the hang-up handler pushes the recording
         path = self._file("1763627500.18.wav", self.audio_1)
-        pushed = self._run(
-            [
-                sys.executable,
-                script,
-                "--agi",
-                f"--file={path}",
-                "--direction=inbound",
-                "--start=1763627500",
-                "--duration=30",
-                "--status=ANSWER",
-                f"--callee={LINE_NUMBER.replace(' ', '')}",
-            ],
-            stdin=agi_environment,
+        pushed = self._agi(
+            channel,
+            "15550100",
+            f"--file={path}",
+            "--start=1763627500",
+            "--duration=30",
+            "--status=ANSWER",
         )
         self.assertEqual(pushed.returncode, 0, pushed.stderr)
         call.invalidate_recordset()

@@ -1,6 +1,6 @@
 from odoo import fields
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
+from odoo.tests import HttpCase, freeze_time, tagged
 
 from odoo.addons.call_recording.models import evidence
 
@@ -226,13 +226,8 @@ class TestTeamVisibility(CallRecordingCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.leader = new_test_user(
-            cls.env,
-            login="cr_leader",
-            password="cr_leader",
-            groups="call_recording.group_call_recording_user,sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
+        cls.leader = cls._user(
+            "cr_leader", "call_recording.group_call_recording_user,sales_team.group_sale_salesman"
         )
         cls.team = cls.env["crm.team"].create(
             {

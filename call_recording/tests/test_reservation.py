@@ -10,13 +10,13 @@ from xmlrpc import client as xmlrpclib
 import requests
 
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
+from odoo.tests import HttpCase, freeze_time, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import mute_logger
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 
-from .provider_common import CREDENTIALS, ProviderCommon, sha256
+from .provider_common import CREDENTIALS, ProviderCommon
 from .test_compliance import ComplianceCommon
 
 CUSTOMER_NUMBER = "+36 30 444 1122"
@@ -25,41 +25,33 @@ NEWS_LINE = "+36 1 555 0200"
 MUTED = ("odoo.addons.rpc.controllers.xmlrpc", "odoo.http", "odoo.sql_db")
 
 
+def screen_pops(env, user=None):
+    """The screen-pop notifications sent to ``user`` (its partner's bus channel),
+    or to anybody, in order."""
+    env.cr.precommit.run()  # the bus writes its notifications at commit
+    env["bus.bus"].flush_model()
+    found = []
+    for row in env["bus.bus"].sudo().search([], order="id"):
+        message = json.loads(row.message)
+        if message.get("type") != "call_recording/call_start":
+            continue
+        if user is None or json.loads(row.channel)[1:] == ["res.partner", user.partner_id.id]:
+            found.append(message["payload"])
+    return found
+
+
 class ReservationCommon(HttpCase):
     """An integration user with its key on a push account; helpers to reserve and push."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        hu = cls.env.ref("base.hu")
-        cls.pbx_customer = cls.env["res.partner"].create(
-            {"name": "Kiss Erzsébet", "phone": CUSTOMER_NUMBER, "country_id": hu.id}
-        )
-        cls.integration = new_test_user(
-            cls.env,
-            login="cr_res_pbx",
-            groups="call_recording.group_call_recording_integration",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
-        )
-        cls.push_account = cls.env["call.recording.provider"].create(
-            {
-                "name": "Office PBX (reservations)",
-                "provider_type": "push",
-                "company_id": cls.company.id,
-                "push_user_ids": [(6, 0, cls.integration.ids)],
-            }
-        )
+        cls.pbx_customer = cls._customer("Kiss Erzsébet", CUSTOMER_NUMBER)
+        cls.integration = cls._user("cr_res_pbx", "call_recording.group_call_recording_integration")
+        cls.push_account = cls._push_account("Office PBX (reservations)", cls.integration)
         # the agents' extensions on the PBX, linked once by an administrator
         for extension, agent in (("201", cls.agent_a), ("202", cls.agent_b)):
-            cls.env["call.recording.provider.user"].create(
-                {
-                    "provider_id": cls.push_account.id,
-                    "external_user_id": extension,
-                    "name": f"Extension {extension}",
-                    "user_id": agent.id,
-                }
-            )
+            cls._map_agent(cls.push_account, extension, agent, name=f"Extension {extension}")
         cls.db = get_db_name()
 
     def setUp(self):
@@ -93,6 +85,14 @@ class ReservationCommon(HttpCase):
             "/call_recording/reserve", key=key, data={k: str(v) for k, v in fields.items()}
         )
 
+    def reserve_call(self, external_id, **vals):
+        """Reserve the reference of the customer's call to the service line
+        (unless ``vals`` say otherwise): the answer (201) and the call."""
+        vals = {"caller_number": CUSTOMER_NUMBER, "callee_number": SERVICE_LINE, **vals}
+        status, body = self.reserve(external_id=external_id, **vals)
+        self.assertEqual(status, 201, body)
+        return body, self.call_of(external_id)
+
     def push(self, audio=None, **vals):
         fields = {"provider": self.push_account.id, "direction": "inbound", **vals}
         files = {"audio": ("call.wav", audio, "audio/wav")} if audio is not None else None
@@ -116,42 +116,17 @@ class ReservationCommon(HttpCase):
         )
 
     def pops(self, user):
-        """The screen-pop notifications sent to ``user`` (its partner's bus channel)."""
-        self.env.cr.precommit.run()  # the bus writes its notifications at commit
-        self.env["bus.bus"].flush_model()
-        found = []
-        for row in self.env["bus.bus"].sudo().search([], order="id"):
-            channel = json.loads(row.channel)
-            message = json.loads(row.message)
-            if message.get("type") == "call_recording/call_start" and channel[1:] == [
-                "res.partner",
-                user.partner_id.id,
-            ]:
-                found.append(message["payload"])
-        return found
+        return screen_pops(self.env, user)
 
     def all_pops(self):
-        self.env.cr.precommit.run()
-        self.env["bus.bus"].flush_model()
-        return [
-            row
-            for row in self.env["bus.bus"].sudo().search([])
-            if json.loads(row.message).get("type") == "call_recording/call_start"
-        ]
+        return screen_pops(self.env)
 
 
 @tagged("post_install", "-at_install")
 class TestReservation(ReservationCommon, ComplianceCommon):
     def test_reserve_announce_then_push_keeps_the_reference(self):
         """Reserved at the start (announced), delivered at hang-up under the same reference."""
-        status, first = self.reserve(
-            external_id="1763627400.17",
-            caller_number=CUSTOMER_NUMBER,
-            callee_number=SERVICE_LINE,
-            agent_external_id="201",
-        )
-        self.assertEqual(status, 201, first)
-        call = self.call_of("1763627400.17")
+        first, call = self.reserve_call("1763627400.17", agent_external_id="201")
         self.assertEqual(first["reference"], call.name)
         self.assertEqual(first["result"], "created")
         # the IVR reads the line's announcement with the reference in it
@@ -181,33 +156,30 @@ class TestReservation(ReservationCommon, ComplianceCommon):
 
         # the PBX delivers the call at hang-up: the same call, the same reference
         audio = synth_call_wav(1, seed=131)
-        status, pushed = self.push(
-            audio=audio,
-            external_id="1763627400.17",
-            start="2026-11-20T09:30:02+01:00",
-            duration=42,
-            caller_number=CUSTOMER_NUMBER,
-            callee_number=SERVICE_LINE,
-        )
+        delivery = {
+            "external_id": "1763627400.17",
+            "start": "2026-11-20T09:30:02+01:00",
+            "duration": 42,
+            "caller_number": CUSTOMER_NUMBER,
+            "callee_number": SERVICE_LINE,
+        }
+        status, pushed = self.push(audio=audio, **delivery)
         self.assertEqual(status, 200, pushed)
         self.assertEqual((pushed["reference"], pushed["result"]), (call.name, "updated"))
         call.invalidate_recordset()
-        self.assertFalse(call.awaiting_delivery)
-        self.assertEqual(call.state, "answered")
-        self.assertEqual(call.start_datetime, datetime(2026, 11, 20, 8, 30, 2))
-        self.assertEqual(call.duration, 42)
-        self.assertEqual(call.audio_sha256, sha256(audio))
-        self.assertTrue(call.reserved_date, "announced stays announced")
-        self.assertEqual(len(self.call_of("1763627400.17")), 1)
-        # delivered again: the push's own idempotence
-        status, again = self.push(
+        self.assertCallImported(
+            self.call_of("1763627400.17"),
+            provider=self.push_account,
             audio=audio,
-            external_id="1763627400.17",
-            start="2026-11-20T09:30:02+01:00",
+            name=call.name,
+            awaiting_delivery=False,
+            state="answered",
+            start_datetime=datetime(2026, 11, 20, 8, 30, 2),
             duration=42,
-            caller_number=CUSTOMER_NUMBER,
-            callee_number=SERVICE_LINE,
         )
+        self.assertTrue(call.reserved_date, "announced stays announced")
+        # delivered again: the push's own idempotence
+        status, again = self.push(audio=audio, **delivery)
         self.assertEqual((status, again["result"]), (200, "unchanged"))
         # ... and from now on its facts are fixed (a delivery that differs is a conflict)
         status, conflict = self.push(
@@ -240,11 +212,7 @@ class TestReservation(ReservationCommon, ComplianceCommon):
     @freeze_time("2026-06-01")
     def test_an_announced_reference_is_kept_until_its_date(self):
         """Even without audio, on a consent line, by an administrator, over RPC."""
-        status, body = self.reserve(
-            external_id="pbx-keep-1", caller_number=CUSTOMER_NUMBER, callee_number=NEWS_LINE
-        )
-        self.assertEqual(status, 201, body)
-        call = self.call_of("pbx-keep-1")
+        _body, call = self.reserve_call("pbx-keep-1", callee_number=NEWS_LINE)
         self.assertEqual(call.legal_basis, "consent")
         admin = self.env.ref("base.user_admin")
         admin.company_ids |= self.company
@@ -373,14 +341,7 @@ class TestScreenPop(ReservationCommon, ComplianceCommon):
     """The agent whose call it is gets the pop; nobody else; no contact they may not read."""
 
     def test_reservation_pops_up_for_its_agent_only(self):
-        status, body = self.reserve(
-            external_id="pbx-pop-1",
-            caller_number=CUSTOMER_NUMBER,
-            callee_number=SERVICE_LINE,
-            agent_external_id="201",
-        )
-        self.assertEqual(status, 201, body)
-        call = self.call_of("pbx-pop-1")
+        _body, call = self.reserve_call("pbx-pop-1", agent_external_id="201")
         pops = self.pops(self.agent_a)
         self.assertEqual(len(pops), 1)
         self.assertEqual(
@@ -410,25 +371,11 @@ class TestScreenPop(ReservationCommon, ComplianceCommon):
             }
         )
         # the contact of company B matches only calls of company B
-        account_b = self.env["call.recording.provider"].create(
-            {
-                "name": "PBX of company B",
-                "provider_type": "push",
-                "company_id": self.company_b.id,
-                "push_user_ids": [(6, 0, self.integration.ids)],
-            }
-        )
+        account_b = self._push_account("PBX of company B", self.integration, company=self.company_b)
         self.integration.company_ids |= self.company_b
         agent_both = self._user("cr_res_agent_ab", "call_recording.group_call_recording_user")
         agent_both.company_ids |= self.company_b
-        self.env["call.recording.provider.user"].create(
-            {
-                "provider_id": account_b.id,
-                "external_user_id": "301",
-                "name": "Extension 301",
-                "user_id": agent_both.id,
-            }
-        )
+        self._map_agent(account_b, "301", agent_both, name="Extension 301")
         status, body = self.reserve(
             provider=account_b.id,
             external_id="pbx-pop-b",
@@ -494,13 +441,7 @@ class TestProviderReservations(HttpCase, ProviderCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.integration = new_test_user(
-            cls.env,
-            login="cr_res_ivr",
-            groups="call_recording.group_call_recording_integration",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
-        )
+        cls.integration = cls._user("cr_res_ivr", "call_recording.group_call_recording_integration")
         for provider in cls.providers.values():
             provider.push_user_ids = cls.integration
         cls.agent_a.login = "agent.a@example.com"
@@ -535,26 +476,15 @@ class TestProviderReservations(HttpCase, ProviderCommon):
         self.assertEqual(response.status_code, 200, response.text)
 
     def pops(self, user):
-        self.env.cr.precommit.run()
-        self.env["bus.bus"].flush_model()
-        return [
-            json.loads(row.message)["payload"]
-            for row in self.env["bus.bus"].sudo().search([], order="id")
-            if json.loads(row.message).get("type") == "call_recording/call_start"
-            and json.loads(row.channel)[1:] == ["res.partner", user.partner_id.id]
-        ]
+        return screen_pops(self.env, user)
+
+    def ringing_call(self, code, **values):
+        """A call of the customer to the line, started a minute ago, still going on."""
+        return self.add_call(code, start=self.ago(minutes=1), duration=60, audio=None, **values)
 
     def _import_keeps_reference(self, code, **call_kwargs):
-        provider, fake = self.providers[code], self.fakes[code]
-        ext = fake.add_call(
-            start=self.ago(minutes=30),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            duration=30,
-            audio=self.audio_1,
-            **call_kwargs,
-        )
+        provider = self.providers[code]
+        ext = self.add_call(code, start=self.ago(minutes=30), **call_kwargs)
         reserved = self.reserve(code, ext, caller_number="+36309012345")
         call = self.calls_of(provider)
         self.assertEqual((len(call), call.name), (1, reserved["reference"]))
@@ -562,12 +492,15 @@ class TestProviderReservations(HttpCase, ProviderCommon):
         log = provider._sync(trigger="cron")
         self.assertEqual(log.state, "done", log.error)
         call = self.calls_of(provider)
-        self.assertEqual(len(call), 1, "the import found the reserved call")
-        self.assertEqual(call.name, reserved["reference"])
-        self.assertFalse(call.awaiting_delivery)
-        self.assertEqual(call.state, "answered")
-        self.assertEqual(call.recording_status, "available")
-        self.assertEqual(call.audio_sha256, sha256(self.audio_1))
+        # the import found the reserved call
+        self.assertCallImported(
+            call,
+            provider=provider,
+            audio=self.audio_1,
+            name=reserved["reference"],
+            awaiting_delivery=False,
+            state="answered",
+        )
         self.assertTrue(call.reserved_date)
         return call
 
@@ -582,14 +515,7 @@ class TestProviderReservations(HttpCase, ProviderCommon):
 
     def test_aircall_ringing_on_agent_pops_up(self):
         fake = self.fakes["aircall"]
-        ext = fake.add_call(
-            start=self.ago(minutes=1),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            agent_email="agent.a@example.com",
-            agent_id="771",
-        )
+        ext = self.ringing_call("aircall", agent_email="agent.a@example.com", agent_id="771")
         self.webhook("aircall", fake.ringing_payload(ext), as_json=True)
         pops = self.pops(self.agent_a)
         self.assertEqual(len(pops), 1)
@@ -602,21 +528,8 @@ class TestProviderReservations(HttpCase, ProviderCommon):
 
     def test_zadarma_call_on_an_extension_pops_up(self):
         provider, fake = self.providers["zadarma"], self.fakes["zadarma"]
-        self.env["call.recording.provider.user"].create(
-            {
-                "provider_id": provider.id,
-                "external_user_id": "101",
-                "name": "Extension 101",
-                "user_id": self.agent_b.id,
-            }
-        )
-        ext = fake.add_call(
-            start=self.ago(minutes=1),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            agent_id="101",
-        )
+        self._map_agent(provider, "101", self.agent_b, name="Extension 101")
+        ext = self.ringing_call("zadarma", agent_id="101")
         payload = fake.start_payload(ext)
         self.webhook("zadarma", payload)
         pops = self.pops(self.agent_b)
@@ -633,21 +546,8 @@ class TestProviderReservations(HttpCase, ProviderCommon):
 
     def test_twilio_ringing_on_a_softphone_pops_up(self):
         provider, fake = self.providers["twilio"], self.fakes["twilio"]
-        self.env["call.recording.provider.user"].create(
-            {
-                "provider_id": provider.id,
-                "external_user_id": "alice",
-                "name": "alice",
-                "user_id": self.agent_a.id,
-            }
-        )
-        ext = fake.add_call(
-            start=self.ago(minutes=1),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            agent_id="alice",
-        )
+        self._map_agent(provider, "alice", self.agent_a, name="alice")
+        ext = self.ringing_call("twilio", agent_id="alice")
         self.webhook("twilio", fake.ringing_payload(ext))
         pops = self.pops(self.agent_a)
         self.assertEqual(len(pops), 1)

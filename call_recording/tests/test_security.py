@@ -21,7 +21,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError
 from odoo.orm.environments import Transaction
 from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tests.common import TransactionCase, _super_send, get_db_name
+from odoo.tests.common import TransactionCase, _super_send
 from odoo.tools import mute_logger
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
@@ -76,7 +76,6 @@ class AttackCommon(HttpCase, ComplianceCommon):
         cls.suite_admin = cls._user("cr_suite_admin", "call_recording.group_call_recording_admin")
         cls.service_call = cls._line_call("+3615550100")  # legal obligation, with audio
         cls.news_call = cls._line_call("+3615550200")  # consent line, with audio
-        cls.db = get_db_name()
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
@@ -84,15 +83,6 @@ class AttackCommon(HttpCase, ComplianceCommon):
         if urlsplit(r.url).hostname == "127.0.0.1":
             return _super_send(s, r, **kw)
         return super()._request_handler(s, r, **kw)
-
-    def rpc(self, user, model, method, *args, **kwargs):
-        """``execute_kw`` over XML-RPC as ``user`` (password = login)."""
-        try:
-            return self.xmlrpc_object.execute_kw(
-                self.db, user.id, user.login, model, method, list(args), kwargs
-            )
-        finally:
-            self.env.invalidate_all()
 
     def assertRefused(self, user, model, method, *args, **kwargs):
         with mute_logger(*MUTED), self.assertRaises(xmlrpclib.Fault) as caught:
@@ -274,13 +264,7 @@ class TestEvidenceAttacks(AttackCommon):
             .with_user(self.manager)
             .create({"partner_id": self.customer.id})
         )
-        hold = (
-            self.env["call.recording.hold"]
-            .with_user(self.manager)
-            .create(
-                {"name": "Dispute 2026/9", "call_ids": [(6, 0, (self.call_a | self.call_b).ids)]}
-            )
-        )
+        hold = self.hold(self.call_a | self.call_b, "Dispute 2026/9")
         other_account = self.env["call.recording.provider"].create(
             {"name": "PBX", "provider_type": "push", "company_id": self.company.id}
         )
@@ -372,20 +356,14 @@ class TestEvidenceAttacks(AttackCommon):
         """6. A consent refusal (the agent's, or a contact created with a refusal)
         deleted held recordings, and unmatched calls' audio in every company."""
         call = self.news_call
-        hold = (
-            self.env["call.recording.hold"]
-            .with_user(self.manager)
-            .create({"name": "Dispute", "call_ids": [(6, 0, call.ids)]})
-        )
+        hold = self.hold(call)
         self.rpc(self.agent_a, "call.recording", "action_consent_refused", call.ids)
         self.assertEqual(call.consent_state, "refused", "the refusal is recorded")
         self.assertEqual(call.recording_status, "available", "the hold keeps the audio")
         self.assertEqual(self.audio_file(call), self.audio_bytes)
         hold.with_user(self.manager).action_release(reason="Dispute settled")
         self.assertEqual(call.recording_status, "refused", "applied when the hold is released")
-        self.assertFalse(call._get_audio_attachment())
-        log = self.env["call.recording.purge.log"].search([("call_reference", "=", call.name)])
-        self.assertEqual(log.rule, "consent")
+        self.assertPurged(call, "consent")
 
         # An agent of company A creates a contact with a number and "refuses
         # recording": no recording of any company is deleted by it.
@@ -421,11 +399,7 @@ class TestEvidenceAttacks(AttackCommon):
 
     def test_07_held_customer_stays(self):
         """7. Deleting the contact emptied the hold, which still showed as active."""
-        hold = (
-            self.env["call.recording.hold"]
-            .with_user(self.manager)
-            .create({"name": "Authority request", "partner_id": self.customer.id})
-        )
+        hold = self.hold(name="Authority request", partner_id=self.customer.id)
         held = self.call_a | self.call_b | self.service_call
         self.assertTrue(all(held.mapped("legal_hold")))
         self.assertRefused(self.agent_a, "res.partner", "unlink", self.customer.ids)
@@ -483,14 +457,7 @@ class TestEvidenceAttacks(AttackCommon):
         """10. An agent set their own e-mail to a new colleague's and received
         that colleague's calls."""
         integration = self._user("cr_sec_pbx", "call_recording.group_call_recording_integration")
-        account = self.env["call.recording.provider"].create(
-            {
-                "name": "Office PBX (security)",
-                "provider_type": "push",
-                "company_id": self.company.id,
-                "push_user_ids": [(6, 0, integration.ids)],
-            }
-        )
+        account = self._push_account("Office PBX (security)", integration)
         # Users may edit their own e-mail (their preferences): the attacker does.
         self.rpc(
             self.agent_b,
@@ -580,14 +547,7 @@ class TestEvidenceAttacks(AttackCommon):
     def test_12_file_names_and_headers(self):
         """12. A line break in a pushed file name made the audio route answer 500."""
         integration = self._user("cr_sec_pbx2", "call_recording.group_call_recording_integration")
-        account = self.env["call.recording.provider"].create(
-            {
-                "name": "PBX (names)",
-                "provider_type": "push",
-                "company_id": self.company.id,
-                "push_user_ids": [(6, 0, integration.ids)],
-            }
-        )
+        account = self._push_account("PBX (names)", integration)
         Call = self.env["call.recording"].with_user(integration)
         vals = {
             "provider": account.id,

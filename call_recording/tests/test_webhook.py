@@ -27,17 +27,8 @@ class TestProviderWebhooks(HttpCase, ProviderCommon):
     def events(self, provider):
         return self.env["call.recording.webhook.event"].search([("provider_id", "=", provider.id)])
 
-    def add_call(self, code, **kwargs):
-        values = {
-            "start": self.ago(minutes=20),
-            "direction": "inbound",
-            "caller": "+36309012345",
-            "callee": "+3615550100",
-            "duration": 42,
-            "audio": self.audio_1,
-        }
-        values.update(kwargs)
-        return self.fakes[code].add_call(**values)
+    def add_call(self, code, **values):
+        return super().add_call(code, **{"start": self.ago(minutes=20), "duration": 42, **values})
 
     # -- Twilio: form POST signed with X-Twilio-Signature ------------------
 

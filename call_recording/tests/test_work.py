@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
+from odoo.tests import HttpCase, freeze_time, tagged
 
 from odoo.addons.call_recording.models import evidence
 
@@ -71,36 +71,16 @@ class TestCallWork(CallRecordingCommon):
         waiting = self._missed(self.agent_a, "+36301110001", now - timedelta(hours=3))
         returned = self._missed(self.agent_a, "+36301110002", now - timedelta(hours=3))
         # agent B calls the second number back: agent A's missed call is done
-        self._call(
-            self.agent_b,
-            "+36301110002",
-            direction="outbound",
-            caller_number="+3615550100",
-            callee_number="+36301110002",
-            start_datetime=now - timedelta(hours=1),
-        )
+        self._call_out(self.agent_b, "+36301110002", now - timedelta(hours=1))
         reached = self._missed(self.agent_a, "+36301110003", now - timedelta(hours=3))
         self._call(self.agent_b, "+36301110003", start_datetime=now - timedelta(hours=2))
         # an outbound call before the missed one does not count
-        self._call(
-            self.agent_a,
-            "+36301110004",
-            direction="outbound",
-            caller_number="+3615550100",
-            callee_number="+36301110004",
-            start_datetime=now - timedelta(hours=5),
-        )
+        self._call_out(self.agent_a, "+36301110004", now - timedelta(hours=5))
         before = self._missed(self.agent_a, "+36301110004", now - timedelta(hours=3))
         # a call back in another company does not count
         other = self._missed(self.agent_a, "+36301110005", now - timedelta(hours=3))
-        self._call(
-            self.manager_b,
-            "+36301110005",
-            company=self.company_b,
-            direction="outbound",
-            caller_number="+3615550100",
-            callee_number="+36301110005",
-            start_datetime=now - timedelta(hours=1),
+        self._call_out(
+            self.manager_b, "+36301110005", now - timedelta(hours=1), company=self.company_b
         )
         ours = waiting | returned | reached | before | other
         Call = self.env["call.recording"].with_user(self.agent_a)
@@ -209,14 +189,8 @@ class TestCallWork(CallRecordingCommon):
 class TestAgentWorkTour(HttpCase, CallRecordingCommon):
     def test_agent_work_tour(self):
         """In Chromium: an agent's day with calls, player, comments, contacts and callbacks."""
-        agent = new_test_user(
-            self.env,
-            login="cr_work_agent",
-            password="cr_work_agent",
-            groups="call_recording.group_call_recording_user",
-            company_id=self.company.id,
-            company_ids=[(6, 0, self.company.ids)],
-            name="Work Agent",
+        agent = self._user(
+            "cr_work_agent", "call_recording.group_call_recording_user", name="Work Agent"
         )
         now = fields.Datetime.now().replace(microsecond=0)
         customer = self.env["res.partner"].create(
@@ -231,28 +205,11 @@ class TestAgentWorkTour(HttpCase, CallRecordingCommon):
         self.assertEqual(unknown.partner_match, "unknown")
         self._call(agent, "06 30 222 4444", start_datetime=now - timedelta(days=3))
         self.assertTrue(old_customer)
-        self._call(
-            agent,
-            "+36301110001",
-            state="missed",
-            duration=0,
-            start_datetime=now - timedelta(days=1),
-        )
-        self._call(
-            agent,
-            "+36301110002",
-            state="missed",
-            duration=0,
-            start_datetime=now - timedelta(days=2),
-        )
-        self._call(
-            self.agent_b,
-            "+36301110002",
-            direction="outbound",
-            caller_number="+3615550100",
-            callee_number="+36301110002",
-            start_datetime=now - timedelta(days=1),
-        )
+        for number, days in (("+36301110001", 1), ("+36301110002", 2)):
+            self._call(
+                agent, number, state="missed", duration=0, start_datetime=now - timedelta(days=days)
+            )
+        self._call_out(self.agent_b, "+36301110002", now - timedelta(days=1))
         self.start_tour("/odoo", "call_recording_agent_work_tour", login=agent.login)
         self.assertEqual(unknown.partner_id.name, "Új Ügyfél")
         note = recorded.message_ids.filtered(lambda m: "Asks for the price here" in (m.body or ""))

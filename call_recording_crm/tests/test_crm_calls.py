@@ -1,13 +1,13 @@
 from xmlrpc import client as xmlrpclib
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tests.common import get_db_name
+from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.call_recording.tests.common import CallRecordingCommon
 
 MUTED = ("odoo.addons.rpc.controllers.xmlrpc", "odoo.http")
+SALESMAN_GROUPS = "sales_team.group_sale_salesman,call_recording.group_call_recording_user"
 
 
 @tagged("post_install", "-at_install")
@@ -15,15 +15,7 @@ class TestCrmCalls(CallRecordingCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.salesman = new_test_user(
-            cls.env,
-            login="cr_salesman",
-            password="cr_salesman",
-            groups="sales_team.group_sale_salesman,call_recording.group_call_recording_user",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
-            name="Tour Salesman",
-        )
+        cls.salesman = cls._user("cr_salesman", SALESMAN_GROUPS, name="Tour Salesman")
         cls.company_partner = cls.env["res.partner"].create(
             {"name": "Napfény Bt.", "is_company": True, "phone": "+36 52 911 456"}
         )
@@ -141,14 +133,7 @@ class TestCrmCalls(CallRecordingCommon):
 @tagged("post_install", "-at_install")
 class TestCrmTour(HttpCase, CallRecordingCommon):
     def test_salesperson_plays_lead_call(self):
-        salesman = new_test_user(
-            self.env,
-            login="cr_tour_sales",
-            groups="sales_team.group_sale_salesman,call_recording.group_call_recording_user",
-            company_id=self.company.id,
-            company_ids=[(6, 0, self.company.ids)],
-            name="Tour Salesman",
-        )
+        salesman = self._user("cr_tour_sales", SALESMAN_GROUPS, name="Tour Salesman")
         partner = self.env["res.partner"].create(
             {"name": "Lead Customer", "phone": "+36 30 911 5555"}
         )
@@ -178,15 +163,6 @@ class TestCrmAttacks(HttpCase, CallRecordingCommon):
         groups = "sales_team.group_sale_salesman,call_recording.group_call_recording_user"
         cls.salesman = cls._user("cr_sec_sales", groups)
         cls.other_salesman = cls._user("cr_sec_sales_2", groups)
-        cls.db = get_db_name()
-
-    def rpc(self, user, model, method, *args, **kwargs):
-        try:
-            return self.xmlrpc_object.execute_kw(
-                self.db, user.id, user.login, model, method, list(args), kwargs
-            )
-        finally:
-            self.env.invalidate_all()
 
     def test_agent_links_only_leads_they_may_read(self):
         """An agent linked their call to any lead and read its name in the

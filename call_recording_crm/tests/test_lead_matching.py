@@ -1,7 +1,7 @@
 from unittest.mock import patch
 
 from odoo.fields import Domain
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from odoo.addons.call_recording.tests.common import CallRecordingCommon
 
@@ -14,19 +14,9 @@ class TestBatchedLeadMatching(CallRecordingCommon):
     def setUpClass(cls):
         super().setUpClass()
         Partner, Lead = cls.env["res.partner"], cls.env["crm.lead"]
-        cls.seller = new_test_user(
-            cls.env,
-            login="cr_lead_seller",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
-        )
-        cls.seller_b = new_test_user(
-            cls.env,
-            login="cr_lead_seller_b",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company_b.id,
-            company_ids=[(6, 0, cls.company_b.ids)],
+        cls.seller = cls._user("cr_lead_seller", "sales_team.group_sale_salesman")
+        cls.seller_b = cls._user(
+            "cr_lead_seller_b", "sales_team.group_sale_salesman", company=cls.company_b
         )
         cls.numbers = []
         leads = []

@@ -1,18 +1,17 @@
-import sys
-from contextlib import contextmanager
-from pathlib import Path
-from unittest.mock import patch
+"""The export's test kit: the file servers customers run, a target on each,
+and the domain assertion ``assertExported``."""
 
-from odoo.addons.call_recording.tests.common import CallRecordingCommon
+from pathlib import Path
+
+from odoo.addons.call_recording.tests.common import CallRecordingCommon, import_fake, sha256
 
 # The loopback servers live in the repository's tests/fakes package.
-_TESTS = str(Path(__file__).resolve().parents[2] / "tests")
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from fakes.ftp_server import start_ftp_server  # noqa: E402
-from fakes.real_servers import OpenSSHServer, ProFTPDServer, VsftpdServer  # noqa: E402
-from fakes.sftp_server import start_sftp_server  # noqa: E402
+real_servers = import_fake("real_servers")
+OpenSSHServer = real_servers.OpenSSHServer
+ProFTPDServer = real_servers.ProFTPDServer
+VsftpdServer = real_servers.VsftpdServer
+start_ftp_server = import_fake("ftp_server").start_ftp_server
+start_sftp_server = import_fake("sftp_server").start_sftp_server
 
 
 class FtpExportCommon(CallRecordingCommon):
@@ -33,10 +32,8 @@ class FtpExportCommon(CallRecordingCommon):
         cls.proftpd = cls._serve(ProFTPDServer().start())
         cls.vsftpd = cls._serve(VsftpdServer(tls="explicit").start())
         cls.openssh = cls._serve(OpenSSHServer().start())
-        cls.ftp = start_ftp_server()
-        cls.addClassCleanup(cls.ftp.stop)
-        cls.sftp = start_sftp_server()
-        cls.addClassCleanup(cls.sftp.stop)
+        cls.ftp = cls._serve(start_ftp_server())
+        cls.sftp = cls._serve(start_sftp_server())
         cls.admin = cls._user(
             "cr_ftp_admin", "call_recording.group_call_recording_admin,base.group_system"
         )
@@ -131,17 +128,33 @@ class FtpExportCommon(CallRecordingCommon):
         # every test with empty, well-behaved servers.
         for server in self.servers.values():
             server.reset()
+        # the export's runs and its job commit their progress; tests may not
+        self.cron_progress = self.switch_off_cron_commits()
 
     def server(self, target):
         return self.servers[target.id]
 
-    @contextmanager
-    def no_commit(self):
-        """Cron code commits its progress; tests must not."""
-        with patch.object(
-            self.registry["ir.cron"], "_commit_progress", lambda self, *a, **kw: float("inf")
-        ):
-            yield
-
     def on_server(self, target, remote_path):
         return Path(self.server(target).root) / remote_path
+
+    def assertExported(self, call, target, verified=None, **values):
+        """``call``'s recording is on ``target``'s server, whole, and known to be.
+
+        One export of the call to the target, ``done``, its file on the
+        server byte for byte the recording (its SHA-256 the call's and the
+        export's); ``verified``: whether the server itself vouched for it
+        (SHA-256 by ``HASH``), when given; ``values``: other fields of the
+        export. Returns the export.
+        """
+        export = call.export_ids.filtered(lambda e: e.target_id == target)
+        self.assertEqual(len(export), 1, f"one export of {call.name} to {target.name}")
+        self.assertEqual(export.state, "done", export.last_error)
+        self.assertTrue(call.audio_sha256)
+        self.assertEqual(export.sha256, call.audio_sha256)
+        data = self.on_server(target, export.remote_path).read_bytes()
+        self.assertEqual(sha256(data), call.audio_sha256, export.remote_path)
+        if verified is not None:
+            self.assertEqual(export.server_verified, verified)
+        for name, value in values.items():
+            self.assertEqual(export[name], value, f"{call.name}: {name}")
+        return export

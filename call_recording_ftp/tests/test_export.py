@@ -1,5 +1,4 @@
 import csv
-import hashlib
 import io
 import json
 from datetime import timedelta
@@ -23,20 +22,15 @@ class TestExport(FtpExportCommon):
                 self.assertEqual(run.byte_count, sum(calls.mapped("audio_size")))
                 exports = target.export_ids
                 self.assertEqual(exports.call_id, calls, "only the company's calls")
-                for export in exports:
-                    self.assertEqual(export.state, "done")
-                    call = export.call_id
+                for call in calls:
+                    # ProFTPD computes the SHA-256 (HASH); vsftpd and OpenSSH tell the size
+                    export = self.assertExported(call, target, verified=target == self.target_ftp)
                     self.assertTrue(
                         export.remote_path.startswith(
                             f"archive/{call.start_datetime:%Y/%m/%d}/{call.name.replace('/', '-')}"
                         ),
                         export.remote_path,
                     )
-                    data = self.on_server(target, export.remote_path).read_bytes()
-                    self.assertEqual(hashlib.sha256(data).hexdigest(), call.audio_sha256)
-                    self.assertEqual(export.sha256, call.audio_sha256)
-                    # ProFTPD computes the SHA-256 (HASH); vsftpd and OpenSSH tell the size
-                    self.assertEqual(export.server_verified, target == self.target_ftp)
                 # the manifest, JSON and CSV, with each call's checksum
                 json_path, csv_path = run.manifest_paths.split()
                 manifest = json.loads(self.on_server(target, json_path).read_text())
@@ -67,9 +61,7 @@ class TestExport(FtpExportCommon):
         late = self._call(self.agent_a, "+36301112233", audio=True)
         run = self.target_ftp._run()
         self.assertEqual(run.file_count, 1)
-        self.assertEqual(
-            self.target_ftp.export_ids.filtered(lambda e: e.call_id == late).state, "done"
-        )
+        self.assertExported(late, self.target_ftp)
 
     def test_scope_by_line(self):
         line = self.env["call.recording.line"].create(
@@ -87,16 +79,14 @@ class TestExport(FtpExportCommon):
         self.target_ftp.next_run_date = now - timedelta(minutes=1)
         self.target_ftps.next_run_date = now + timedelta(hours=1)
         self.target_sftp.active = False
-        with self.no_commit():
-            self.env["call.recording.export.target"]._cron_export()
+        self.env["call.recording.export.target"]._cron_export()
         self.assertEqual(len(self.target_ftp.run_ids), 1)
         self.assertEqual(self.target_ftp.run_ids.trigger, "cron")
         self.assertFalse(self.target_ftps.run_ids)
         self.assertGreater(self.target_ftp.next_run_date, now + timedelta(minutes=59))
         self.target_ftp.schedule = "weekly"
         self.target_ftp.next_run_date = now
-        with self.no_commit():
-            self.env["call.recording.export.target"]._cron_export()
+        self.env["call.recording.export.target"]._cron_export()
         self.assertGreater(self.target_ftp.next_run_date, now + timedelta(days=6))
 
     def test_export_now_and_test_connection(self):

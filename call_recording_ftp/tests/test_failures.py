@@ -42,8 +42,7 @@ class TestFailures(FtpExportCommon):
         self.assertIn("suspended", target.message_ids[:1].body)
         # a suspended target is skipped by the cron and refuses Export now
         target.next_run_date = fields.Datetime.now() - timedelta(hours=1)
-        with self.no_commit():
-            self.env["call.recording.export.target"]._cron_export()
+        self.env["call.recording.export.target"]._cron_export()
         self.assertEqual(len(target.run_ids), 2)
         with self.assertRaises(UserError):
             target.action_export_now()
@@ -211,7 +210,7 @@ class TestFailures(FtpExportCommon):
                 self.assertEqual(run.state, "partial")
                 self.assertIn("stopped answering", run.log)
                 first, second, third = target.export_ids.sorted("id")
-                self.assertEqual(first.state, "done")
+                self.assertExported(first.call_id, target)
                 self.assertEqual(second.state, "failed")
                 self.assertEqual(third.state, "pending")
                 self.assertFalse(second.remote_path)
@@ -238,9 +237,8 @@ class TestFailures(FtpExportCommon):
         self.assertEqual(run.file_count, 8)
         paths = target.export_ids.mapped("remote_path")
         self.assertEqual(len(set(paths)), 8)
-        for export in target.export_ids:
-            self.assertTrue(export.server_verified)
-            self.assertTrue(self.on_server(target, export.remote_path).is_file())
+        for call in target.export_ids.call_id:
+            self.assertExported(call, target, verified=True)
 
     def test_unreadable_local_audio_fails_only_that_call(self):
         attachment = self.call_a._get_audio_attachment().sudo()

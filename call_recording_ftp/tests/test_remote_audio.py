@@ -86,7 +86,8 @@ class TestRemoteAudio(FtpExportCommon):
         self.assertEqual(self.call_a.recording_status, "remote")
         self.assertIn("not the recording", export.last_error)
 
-    def test_refusal_deletes_remote_copy(self):
+    def _consent_call(self):
+        """A call with audio on a line recorded with the caller's consent."""
         self.env["call.recording.line"].create(
             {
                 "name": "Newsroom",
@@ -95,12 +96,14 @@ class TestRemoteAudio(FtpExportCommon):
                 "policy": "consent",
             }
         )
-        call = self._call(self.agent_a, "+36301112233", callee_number="+3615550199", audio=True)
+        return self._call(self.agent_a, "+36301112233", callee_number="+3615550199", audio=True)
+
+    def test_refusal_deletes_remote_copy(self):
+        call = self._consent_call()
         self.assertEqual(call.legal_basis, "consent")
         self.target_ftp._run()
-        export = call.export_ids
+        export = self.assertExported(call, self.target_ftp)
         path = self.on_server(self.target_ftp, export.remote_path)
-        self.assertTrue(path.exists())
         call.with_user(self.agent_a).action_consent_refused()
         self.assertEqual(call.recording_status, "refused")
         self.assertEqual(export.state, "to_delete")
@@ -112,25 +115,14 @@ class TestRemoteAudio(FtpExportCommon):
         self.assertIn(call.name, run.log)
 
     def test_refusal_of_remote_only_audio_deletes_remote_copy(self):
-        self.env["call.recording.line"].create(
-            {
-                "name": "Newsroom",
-                "number": "+3615550199",
-                "company_id": self.company.id,
-                "policy": "consent",
-            }
-        )
-        call = self._call(self.agent_a, "+36301112233", callee_number="+3615550199", audio=True)
+        call = self._consent_call()
         self.target_sftp.remove_local_audio = True
         self.target_sftp._run()
         self.assertEqual(call.recording_status, "remote")
         call.with_user(self.agent_a).action_consent_refused()
         self.assertEqual(call.recording_status, "refused")
         self.assertFalse(call.has_audio)
-        purge_log = self.env["call.recording.purge.log"].search(
-            [("call_reference", "=", call.name)]
-        )
-        self.assertEqual(purge_log.rule, "consent")
+        self.assertPurged(call, "consent")
         self.target_sftp._run()
         self.assertFalse(self.on_server(self.target_sftp, call.export_ids.remote_path).exists())
 
@@ -142,8 +134,7 @@ class TestRemoteAudio(FtpExportCommon):
         )
         past = fields.Date.today() - timedelta(days=1)
         evidence.writer(self.call_a | held).write({"retention_date": past})
-        with self.no_commit():
-            self.env["call.recording"]._cron_purge()
+        self.env["call.recording"]._cron_purge()
         self.assertEqual(self.call_a.recording_status, "purged", "remote audio expires too")
         self.assertEqual(held.recording_status, "remote")
         run = self.target_ftp._run()
@@ -177,8 +168,7 @@ class TestRemoteAudio(FtpExportCommon):
         evidence.writer(self.call_a).write(
             {"retention_date": past, "metadata_retention_date": past}
         )
-        with self.no_commit():
-            self.env["call.recording"]._cron_purge()
+        self.env["call.recording"]._cron_purge()
         self.assertFalse(self.call_a.exists(), "audio and call data both past their date")
         self.assertEqual(export_a.state, "to_delete", "the server copy is still to delete")
         run = target._run()
@@ -250,16 +240,14 @@ class TestRemoteAudio(FtpExportCommon):
                 "call_ids": [(6, 0, self.call_b.ids)],
             }
         )
-        with self.no_commit():
-            self.env["call.recording.export.target"]._cron_export()
+        self.env["call.recording.export.target"]._cron_export()
         self.assertEqual(len(self.target_ftp.run_ids), 2)
         run = self.target_ftp.run_ids.sorted("id")[-1]
         self.assertEqual(run.deleted_count, 1)
         self.assertEqual(run.file_count, 0)
         self.assertEqual(self.target_ftp.next_run_date, later, "the schedule is kept")
         # only the held copy is left: no more empty runs
-        with self.no_commit():
-            self.env["call.recording.export.target"]._cron_export()
+        self.env["call.recording.export.target"]._cron_export()
         self.assertEqual(len(self.target_ftp.run_ids), 2)
         held = exports.filtered(lambda e: e.call_id == self.call_b)
         self.assertEqual(held.state, "to_delete")

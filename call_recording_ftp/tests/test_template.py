@@ -27,11 +27,9 @@ class TestTemplate(FtpExportCommon):
         call = self._call(self.agent_a, "../../etc/passwd", audio=True)
         self.target_ftp.path_template = "{number}/{reference}.{ext}"
         self.target_ftp._run()
-        export = self.target_ftp.export_ids.filtered(lambda e: e.call_id == call)
-        self.assertEqual(export.state, "done")
+        export = self.assertExported(call, self.target_ftp)
         self.assertTrue(export.remote_path.startswith("archive/"))
         self.assertNotIn("..", export.remote_path.split("/"))
-        self.assertTrue(self.on_server(self.target_ftp, export.remote_path).is_file())
 
     def test_local_time_and_readable_names(self):
         """Dates in the target's time zone; the customer, provider call id and line, readable."""

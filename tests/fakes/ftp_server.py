@@ -3,7 +3,8 @@
 The export is tested against ProFTPD and vsftpd themselves
 (``real_servers.py``); this server stands in where a fault must be made on
 demand.  ``start_ftp_server(root)`` serves ``root`` in a background thread
-and returns a handle with ``host``, ``port``, ``reset()`` and ``stop()``.
+and returns a handle with ``host``, ``port``, ``reset()`` and ``stop()``
+(usable in a ``with`` block).
 Besides plain FTP it can: speak explicit TLS (self-signed certificate),
 announce and answer ``HASH`` (SHA-256, as ProFTPD's mod_digest does),
 refuse writes under a read-only folder, run out of space after a quota
@@ -29,6 +30,8 @@ from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.handlers.ftp.data import _FileReadWriteError
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import ThreadedFTPServer
+
+from .folders import ServedFolder
 
 _logger = logging.getLogger("fake_ftp")
 logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
@@ -166,7 +169,7 @@ class _HashCommand:
         self.respond(f"213 SHA-256 0-{size} {value} {self.fs.fs2ftp(path)}")
 
 
-class FTPServerHandle:
+class FTPServerHandle(ServedFolder):
     def __init__(self, server, thread, root, faults, tls):
         self.server = server
         self.thread = thread
@@ -175,18 +178,6 @@ class FTPServerHandle:
         self.tls = tls
         self.host, self.port = server.address[:2]
         self.user, self.password = USER, PASSWORD
-
-    def reset(self, keep=("readonly",)):
-        """Empty the served folder (but ``keep``) and clear the faults."""
-        for child in os.listdir(self.root):
-            if child in keep:
-                continue
-            path = os.path.join(self.root, child)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
-        self.faults.reset()
 
     def stop(self):
         self._stop.set()
@@ -249,6 +240,7 @@ def start_ftp_server(
 
     thread = threading.Thread(target=serve, name="fake-ftp", daemon=True)
     handle = FTPServerHandle(server, thread, root, faults, tls)
+    handle.readonly = tuple(readonly)
     handle._stop = stop
     handle.own_folders = own_folders
     thread.start()

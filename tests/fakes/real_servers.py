@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 
 from .certs import ca_signed_cert, cert_fingerprint, self_signed_cert
+from .folders import ServedFolder
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = (
@@ -85,7 +86,7 @@ def _limit_file_size(limit):
     return apply
 
 
-class _Daemon:
+class _Daemon(ServedFolder):
     name = "server"
     host = "127.0.0.1"
 
@@ -150,22 +151,6 @@ class _Daemon:
                 self.proc.wait(5)
         self.proc = None
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def reset(self, keep=("readonly",)):
-        """Empty the served folder (what tests left), keeping ``keep``."""
-        for child in self.root.iterdir():
-            if child.name in keep:
-                continue
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
 
 
 class OpenSSHServer(_Daemon):

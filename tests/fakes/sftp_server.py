@@ -40,6 +40,8 @@ from paramiko.sftp import (
     SFTPError,
 )
 
+from .folders import ServedFolder
+
 USER = "export"
 PASSWORD = "s3cret-sftp"
 #: The server side's own log, quiet: a client hanging up is what tests do.
@@ -240,11 +242,7 @@ class _Files(paramiko.SFTPServerInterface):
         full = self._path(path)
         if self._readonly(full):
             return SFTP_PERMISSION_DENIED
-        try:
-            os.remove(full)
-        except OSError as exc:
-            return paramiko.SFTPServer.convert_errno(exc.errno)
-        return SFTP_OK
+        return _status(os.remove, full)
 
     def rename(self, oldpath, newpath):
         new = self._path(newpath)
@@ -256,31 +254,28 @@ class _Files(paramiko.SFTPServerInterface):
         old, new = self._path(oldpath), self._path(newpath)
         if self._readonly(old) or self._readonly(new):
             return SFTP_PERMISSION_DENIED
-        try:
-            os.replace(old, new)
-        except OSError as exc:
-            return paramiko.SFTPServer.convert_errno(exc.errno)
-        return SFTP_OK
+        return _status(os.replace, old, new)
 
     def mkdir(self, path, attr):
         full = self._path(path)
         if self._readonly(full):
             return SFTP_PERMISSION_DENIED
-        try:
-            os.mkdir(full)
-        except OSError as exc:
-            return paramiko.SFTPServer.convert_errno(exc.errno)
-        return SFTP_OK
+        return _status(os.mkdir, full)
 
     def rmdir(self, path):
-        try:
-            os.rmdir(self._path(path))
-        except OSError as exc:
-            return paramiko.SFTPServer.convert_errno(exc.errno)
-        return SFTP_OK
+        return _status(os.rmdir, self._path(path))
 
 
-class SFTPServerHandle:
+def _status(operation, *paths):
+    """The SFTP status of a file operation: OK, or its error as OpenSSH reports it."""
+    try:
+        operation(*paths)
+    except OSError as exc:
+        return paramiko.SFTPServer.convert_errno(exc.errno)
+    return SFTP_OK
+
+
+class SFTPServerHandle(ServedFolder):
     def __init__(self, root, host_key, readonly, faults):
         self.root = os.path.realpath(root)
         self.host_key = host_key
@@ -315,18 +310,6 @@ class SFTPServerHandle:
                 transport.close()
                 continue
             self._transports.append(transport)
-
-    def reset(self):
-        """Empty the served folder (but its read-only folders) and clear the faults."""
-        for child in os.listdir(self.root):
-            if child in self.readonly:
-                continue
-            path = os.path.join(self.root, child)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
-        self.faults.reset()
 
     def stop(self):
         self._stop.set()

@@ -1,28 +1,26 @@
 """Shared fixtures of the provider adapter tests: fake servers and quick configs.
 
-The adapters run against the real loopback servers of ``tests/fakes``;
+The adapters run against the real loopback servers of ``tests/fakes`` (the
+package ``fakes``: pytest.ini puts ``tests`` on the path);
 every sleep (retry backoff, Retry-After, rate limits) goes to a fake clock
 so that the suite takes seconds, and the sleeps can be asserted.
 """
 
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-
-TESTS = Path(__file__).resolve().parents[1]
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
-
-from fakes.aircall import FakeAircall  # noqa: E402
-from fakes.twilio import FakeTwilio  # noqa: E402
-from fakes.zadarma import FakeZadarma  # noqa: E402
-
-TWILIO_SID = "AC" + "0123456789abcdef" * 2
-TWILIO_TOKEN = "twilio-auth-token"
-AIRCALL_ID, AIRCALL_TOKEN, AIRCALL_HOOK = "aircall-id", "aircall-token", "aircall-hook-token"
-ZADARMA_KEY, ZADARMA_SECRET = "zadarma-key", "zadarma-secret"
+from fakes.aircall import FakeAircall
+from fakes.twilio import FakeTwilio
+from fakes.zadarma import FakeZadarma
+from provider_profiles import (
+    AIRCALL_HOOK,
+    AIRCALL_ID,
+    AIRCALL_TOKEN,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    ZADARMA_KEY,
+    ZADARMA_SECRET,
+)
 
 
 class FakeClock:

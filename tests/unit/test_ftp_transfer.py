@@ -59,16 +59,14 @@ def openssh():
 
 @pytest.fixture(scope="module")
 def _ftp_fake():
-    server = start_ftp_server()
-    yield server
-    server.stop()
+    with start_ftp_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def _sftp_fake():
-    server = start_sftp_server()
-    yield server
-    server.stop()
+    with start_sftp_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -482,3 +480,21 @@ def test_pipeline_unreadable_local_file_fails_only_that_file(proftpd):
     assert "reading the audio" in outcomes["gone"].error.message
     assert not outcomes["gone"].error.breaks_connection
     assert outcomes["ok"].result is not None
+
+
+@pytest.mark.parametrize("fake", ["_ftp_fake", "_sftp_fake"])
+def test_fake_reset_empties_it_and_clears_its_faults(request, fake):
+    """Like a provider fake's reset(): one server, many tests, each starting clean."""
+    server = request.getfixturevalue(fake)
+    os.makedirs(on_disk(server, "archive/2026"), exist_ok=True)
+    for name in ("archive/2026/call.wav", "manifest.csv", "readonly/kept.txt"):
+        with open(on_disk(server, name), "wb") as file:
+            file.write(DATA[:10])
+    server.faults.quota_bytes, server.faults.stall_after = 10, 5
+    server.faults.opened.append("manifest.csv")
+    server.reset()
+    assert os.listdir(server.root) == ["readonly"]
+    assert os.listdir(on_disk(server, "readonly")) == ["kept.txt"]
+    assert (server.faults.quota_bytes, server.faults.stall_after) == (None, None)
+    assert server.faults.opened == []
+    os.unlink(on_disk(server, "readonly/kept.txt"))

@@ -1,8 +1,10 @@
+"""Twilio's own ways, checked with twilio-python as the reference where it can be;
+what every adapter does is in test_provider_contract.py."""
+
 import base64
 import hashlib
 import hmac
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,32 +12,26 @@ import pytest
 from call_recording_lib.providers import (
     AudioNotReady,
     MalformedData,
-    ProviderAuthError,
     ProviderError,
-    ProviderRateLimited,
     WebhookRejected,
     get_adapter,
 )
 from call_recording_lib.providers.twilio import TwilioAdapter
+from provider_profiles import TWILIO
 
-AUDIO = b"RIFF" + bytes(range(256)) * 400  # about 100 KB
+AUDIO = TWILIO.audio
+add = TWILIO.add
 
 
 @pytest.fixture
 def adapter(twilio_fake, quick_config):
-    return get_adapter("twilio", quick_config(twilio_fake, page_size=3))
+    return TWILIO.adapter(quick_config, twilio_fake)
 
 
-def add(fake, start, **kwargs):
-    values = {
-        "direction": "inbound",
-        "caller": "+36301112233",
-        "callee": "+3612223344",
-        "duration": 60,
-        "audio": AUDIO,
-    }
-    values.update(kwargs)
-    return fake.add_call(start=start, **values)
+def softphone_call(fake, start, **kwargs):
+    """Agent alice dials +36 30 111 2233 from her softphone (<Client>) through the line."""
+    values = {"direction": "outbound", "caller": "+3615550100", "callee": "+36301112233"}
+    return add(fake, start, agent_id="alice", **{**values, **kwargs})
 
 
 def test_registry_gives_the_twilio_adapter(adapter):
@@ -43,35 +39,19 @@ def test_registry_gives_the_twilio_adapter(adapter):
     assert "active" in adapter.test_connection()
 
 
-def test_pages_to_the_end(twilio_fake, adapter, now, since, list_all):
-    ids = {add(twilio_fake, now - timedelta(minutes=10 * i)) for i in range(1, 8)}
-    calls, errors, pages = list_all(adapter, since, now)
-    assert errors == []
-    assert pages == 3
-    assert {c.external_id for c in calls} == ids
-    assert len(calls) == len(ids)
+def test_pages_by_page_token(twilio_fake, adapter, now, since, list_all):
+    for i in range(1, 8):
+        add(twilio_fake, now - timedelta(minutes=10 * i))
+    list_all(adapter, since, now)
     listed = [p for m, p, h in twilio_fake.requests if "/Calls.json" in p]
     assert "PageSize=3" in listed[0]
     assert "PageToken=" in listed[1]
-    call = calls[0]
-    assert call.start.tzinfo is not None
-    assert call.start.utcoffset() == timedelta(0)
-    assert (call.direction, call.state, call.duration) == ("inbound", "answered", 60)
-    assert (call.caller_number, call.callee_number) == ("+36301112233", "+3612223344")
-    assert call.recording_ref.startswith("RE")
-    assert call.recording_ready is True
 
 
-def test_window_is_exact_and_sent_as_exact_instants(twilio_fake, adapter, now, list_all):
+def test_window_is_sent_as_exact_instants(twilio_fake, adapter, now):
     since = now.replace(hour=12, minute=0, second=0) - timedelta(days=1)
     until = since + timedelta(hours=6)
-    inside = add(twilio_fake, since)
-    last = add(twilio_fake, until - timedelta(seconds=1))
-    add(twilio_fake, since - timedelta(seconds=1))
-    add(twilio_fake, until)
-    add(twilio_fake, since - timedelta(days=3))
-    calls, _errors, _pages = list_all(adapter, since, until)
-    assert sorted(c.external_id for c in calls) == sorted([inside, last])
+    adapter.list_calls(since, until)
     query = parse_qs(
         urlsplit(next(p for m, p, h in twilio_fake.requests if "/Calls.json" in p)).query
     )
@@ -92,94 +72,17 @@ def test_directions_states_and_client_identity(twilio_fake, adapter, now, since,
     assert calls[agent].recording_ref is None
 
 
-def test_auth_failure_is_clear(twilio_fake, quick_config, now, since):
-    adapter = get_adapter("twilio", quick_config(twilio_fake, secret="wrong"))
-    with pytest.raises(ProviderAuthError) as info:
-        adapter.list_calls(since, now)
-    message = str(info.value)
-    assert "refused the credentials (HTTP 401)" in message
-    assert "Authenticate" in message
-    assert info.value.retryable is False
-
-
-def test_rate_limited_then_success(twilio_fake, adapter, clock, now, since):
-    ext = add(twilio_fake, now - timedelta(minutes=1), audio=None)
-    twilio_fake.fail_next(status=429, headers={"Retry-After": "1"}, path_contains="Calls.json")
-    page = adapter.list_calls(since, now)
-    assert [c.external_id for c in page.calls] == [ext]
-    assert 1.0 in clock.sleeps, "Retry-After was not honoured"
-
-
-def test_rate_limited_until_retries_run_out(twilio_fake, adapter, now, since):
-    twilio_fake.fail_next(status=429, count=10, headers={"Retry-After": "7"})
-    with pytest.raises(ProviderRateLimited) as info:
-        adapter.list_calls(since, now)
-    assert info.value.retry_after == 7
-    assert info.value.retryable is True
-    assert "429" in str(info.value)
-
-
-def test_server_error_then_success(twilio_fake, adapter, now, since):
-    ext = add(twilio_fake, now - timedelta(minutes=1), audio=None)
-    twilio_fake.fail_next(status=500, count=2)
-    assert [c.external_id for c in adapter.list_calls(since, now).calls] == [ext]
-
-
-def test_outage_is_retryable(twilio_fake, adapter, now, since):
-    twilio_fake.fail_next(status=503, count=10)
-    with pytest.raises(ProviderError) as info:
-        adapter.list_calls(since, now)
-    assert info.value.retryable is True
-    assert "HTTP 503" in str(info.value)
-
-
-def test_timeout_is_a_retryable_error(twilio_fake, quick_config, now, since):
-    adapter = get_adapter("twilio", quick_config(twilio_fake, timeout=0.3, max_retries=1))
-    twilio_fake.stall_next(1.0, count=2, path_contains="Calls.json")
-    started = time.monotonic()
-    with pytest.raises(ProviderError) as info:
-        adapter.list_calls(since, now)
-    assert time.monotonic() - started < 1.5
-    assert info.value.retryable is True
-    assert "Twilio" in str(info.value)
-
-
-def test_page_that_is_not_json(twilio_fake, adapter, now, since):
-    twilio_fake.malformed_next(path_contains="Calls.json")
-    with pytest.raises(MalformedData) as info:
-        adapter.list_calls(since, now)
-    assert "not JSON" in str(info.value)
-
-
-def test_malformed_call_goes_to_errors(twilio_fake, adapter, now, since):
-    good = add(twilio_fake, now - timedelta(minutes=1))
-    bad = add(twilio_fake, now - timedelta(minutes=2))
-    twilio_fake.corrupt_call(bad)
-    page = adapter.list_calls(since, now)
-    assert [c.external_id for c in page.calls] == [good]
-    assert [ext for ext, _reason in page.errors] == [bad]
-
-
-def test_recording_not_ready_then_ready(twilio_fake, adapter, now, since):
+def test_recording_processing_is_listed_not_ready(twilio_fake, adapter, now, since):
     ext = add(twilio_fake, now - timedelta(minutes=1), recording_ready=False)
     call = adapter.list_calls(since, now).calls[0]
     assert call.recording_ref and call.recording_ready is False
     with pytest.raises(AudioNotReady):
         adapter.open_audio(call)
     twilio_fake.set_recording_ready(ext, audio=AUDIO)
-    call = adapter.refresh_call(ext)
-    assert call.recording_ready is True
-    with adapter.open_audio(call) as stream:
-        assert stream.content_type == "audio/x-wav"
-        assert stream.read(10) == AUDIO[:10]
-        assert stream.read() == AUDIO[10:]
-    assert twilio_fake.audio_downloads == 1
+    with adapter.open_audio(adapter.refresh_call(ext)) as stream:
+        assert stream.read() == AUDIO
     media = [h for m, p, h in twilio_fake.requests if p.endswith(".mp3")]
     assert media[-1]["Authorization"].startswith("Basic ")
-
-
-def test_refresh_unknown_call(adapter):
-    assert adapter.refresh_call("CA" + "f" * 32) is None
 
 
 def test_download_error_is_checked(twilio_fake, adapter, now, since):
@@ -215,7 +118,6 @@ def test_webhook_valid_signature(twilio_fake, adapter, delivery):
     [event] = adapter.parse_webhook(url, headers, b"", form)
     assert event.external_id == ext
     assert event.recording_ref == form["RecordingSid"]
-    assert event.event_key == f"{form['RecordingSid']}:completed"
 
 
 @pytest.mark.parametrize(
@@ -240,14 +142,10 @@ def test_webhook_signature_from_the_raw_body(twilio_fake, adapter, delivery):
     assert len(adapter.parse_webhook(url, headers, body, {})) == 1
 
 
-def test_webhook_invalid_missing_or_tampered(twilio_fake, adapter, delivery):
+def test_webhook_tampered(twilio_fake, adapter, delivery):
     _ext, form = delivery
     url = "https://odoo.example.com/hook"
     headers = twilio_fake.sign_webhook(url, form)
-    with pytest.raises(WebhookRejected):
-        adapter.parse_webhook(url, {"X-Twilio-Signature": "bm90IGl0"}, b"", form)
-    with pytest.raises(WebhookRejected):
-        adapter.parse_webhook(url, {}, b"", form)
     with pytest.raises(WebhookRejected):
         adapter.parse_webhook(url, headers, b"", dict(form, RecordingSid="RE" + "0" * 32))
     with pytest.raises(WebhookRejected):
@@ -360,14 +258,7 @@ def test_fifteen_minute_runs_keep_every_call_of_the_day(twilio_fake, adapter, li
 
 
 def test_the_sdk_reads_the_fakes_calls_and_legs(twilio_fake, twilio_sdk, now):
-    ext = add(
-        twilio_fake,
-        now - timedelta(minutes=10),
-        direction="outbound",
-        caller="+3615550100",
-        callee="+36301112233",
-        agent_id="alice",
-    )
+    ext = softphone_call(twilio_fake, now - timedelta(minutes=10))
     parent = twilio_sdk.calls(ext).fetch()
     assert (parent.direction, parent._from, parent.to) == (
         "inbound",
@@ -389,14 +280,7 @@ def test_the_sdk_reads_the_fakes_calls_and_legs(twilio_fake, twilio_sdk, now):
 
 
 def test_softphone_outbound_call_is_one_outbound_call(twilio_fake, adapter, now, since, list_all):
-    ext = add(
-        twilio_fake,
-        now - timedelta(minutes=10),
-        direction="outbound",
-        caller="+3615550100",
-        callee="+36301112233",
-        agent_id="alice",
-    )
+    ext = softphone_call(twilio_fake, now - timedelta(minutes=10))
     calls, errors, _pages = list_all(adapter, since, now)
     assert errors == []
     assert {c.external_id for c in calls} == {ext}, "the <Dial> leg became a call of its own"
@@ -411,16 +295,7 @@ def test_softphone_outbound_call_is_one_outbound_call(twilio_fake, adapter, now,
 
 
 def test_softphone_call_not_answered_is_missed(twilio_fake, adapter, now, since):
-    ext = add(
-        twilio_fake,
-        now - timedelta(minutes=10),
-        direction="outbound",
-        caller="+3615550100",
-        callee="+36301112233",
-        agent_id="alice",
-        state="missed",
-        audio=None,
-    )
+    ext = softphone_call(twilio_fake, now - timedelta(minutes=10), state="missed", audio=None)
     [call] = adapter.list_calls(since, now).calls
     assert (call.external_id, call.direction, call.state) == (ext, "outbound", "missed")
 
@@ -452,14 +327,7 @@ def test_child_leg_of_a_parent_before_the_window(twilio_fake, adapter, now):
 
 
 def test_refresh_of_a_child_leg_gives_the_conversation(twilio_fake, adapter, now):
-    ext = add(
-        twilio_fake,
-        now - timedelta(minutes=10),
-        direction="outbound",
-        caller="+3615550100",
-        callee="+36301112233",
-        agent_id="alice",
-    )
+    ext = softphone_call(twilio_fake, now - timedelta(minutes=10))
     for sid in (ext, twilio_fake.child_sid(ext)):
         call = adapter.refresh_call(sid)
         assert (call.external_id, call.direction, call.agent_external_id) == (

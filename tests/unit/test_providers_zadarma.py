@@ -1,7 +1,9 @@
+"""Zadarma's own ways (signatures, local times, one-month windows, two-step
+downloads); what every adapter does is in test_provider_contract.py."""
+
 import base64
 import hashlib
 import hmac
-import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -11,9 +13,6 @@ import requests
 from call_recording_lib.providers import (
     AudioExpired,
     AudioNotReady,
-    MalformedData,
-    ProviderAuthError,
-    ProviderError,
     ProviderRateLimited,
     WebhookRejected,
     echo_response,
@@ -22,32 +21,17 @@ from call_recording_lib.providers import (
 from call_recording_lib.providers.http import SlidingWindowLimiter
 from call_recording_lib.providers.zadarma import ZadarmaAdapter, sign
 from fakes.zadarma import FakeZadarma
+from provider_profiles import ZADARMA
+from provider_profiles import ZADARMA_KEY as KEY
+from provider_profiles import ZADARMA_SECRET as SECRET
 
-AUDIO = b"ID3" + bytes(range(256)) * 400
-KEY, SECRET = "zadarma-key", "zadarma-secret"
+AUDIO = ZADARMA.audio
+add = ZADARMA.add
 
 
 @pytest.fixture
 def adapter(zadarma_fake, quick_config):
-    return get_adapter(
-        "zadarma",
-        quick_config(
-            zadarma_fake, page_size=3, timezone="Europe/Budapest", rate_limit_per_minute=999
-        ),
-    )
-
-
-def add(fake, start, **kwargs):
-    values = {
-        "direction": "inbound",
-        "caller": "+36301112233",
-        "callee": "+3612223344",
-        "duration": 60,
-        "audio": AUDIO,
-        "agent_id": "101",
-    }
-    values.update(kwargs)
-    return fake.add_call(start=start, **values)
+    return ZADARMA.adapter(quick_config, zadarma_fake)
 
 
 def stats_queries(fake):
@@ -97,28 +81,18 @@ def test_requests_carry_the_reference_signature(zadarma_fake, adapter):
     assert headers["Authorization"] == reference_auth(KEY, SECRET, "/v1/info/balance/", {})
 
 
-def test_auth_failure_is_clear(zadarma_fake, quick_config):
-    adapter = get_adapter("zadarma", quick_config(zadarma_fake, secret="wrong"))
-    with pytest.raises(ProviderAuthError) as info:
-        adapter.test_connection()
-    assert "refused the credentials (HTTP 401): Not authorized" in str(info.value)
-
-
 # -- listing ------------------------------------------------------------------
 
 
-def test_pages_with_skip_to_the_end(zadarma_fake, adapter, now, since, list_all):
-    ids = {add(zadarma_fake, now - timedelta(minutes=i)) for i in range(1, 8)}
-    calls, errors, pages = list_all(adapter, since, now)
-    assert (errors, pages) == ([], 3)
-    assert sorted(c.external_id for c in calls) == sorted(ids)
+def test_pages_with_skip(zadarma_fake, adapter, now, since, list_all):
+    for i in range(1, 8):
+        add(zadarma_fake, now - timedelta(minutes=i))
+    calls, _errors, _pages = list_all(adapter, since, now)
     queries = stats_queries(zadarma_fake)
     assert [q["skip"] for q in queries] == ["0", "3", "6"]
     assert {q["limit"] for q in queries} == {"3"}
     assert {q["version"] for q in queries} == {"2"}
-    call = calls[0]
-    assert (call.direction, call.state, call.agent_external_id) == ("inbound", "answered", "101")
-    assert call.recording_ref == call.external_id
+    assert calls[0].agent_external_id == "101"
 
 
 def test_local_times_are_read_in_the_account_zone(zadarma_fake, adapter):
@@ -164,14 +138,6 @@ def test_spring_gap(zadarma_fake, adapter):
     assert [(c.external_id, c.start) for c in page.calls] == list(
         zip(ids, (before, after), strict=True)
     )
-
-
-def test_window_edges_are_exact(zadarma_fake, adapter, now):
-    since, until = now - timedelta(hours=3), now - timedelta(hours=2)
-    inside = add(zadarma_fake, since)
-    add(zadarma_fake, since - timedelta(seconds=1))
-    add(zadarma_fake, until)
-    assert [c.external_id for c in adapter.list_calls(since, until).calls] == [inside]
 
 
 def test_one_month_limit(zadarma_fake, adapter, list_all):
@@ -248,49 +214,9 @@ def test_rate_limited_by_the_server(quick_config, now, since):
     assert len(stats_queries(fake)) == 5  # one try and two retries for the last one
 
 
-def test_429_with_retry_after_then_success(zadarma_fake, adapter, clock, now, since):
-    ext = add(zadarma_fake, now - timedelta(minutes=1))
-    zadarma_fake.fail_next(status=429, headers={"Retry-After": "2"})
-    assert [c.external_id for c in adapter.list_calls(since, now).calls] == [ext]
-    assert 2.0 in clock.sleeps
-
-
-def test_server_error_then_success(zadarma_fake, adapter, now, since):
-    ext = add(zadarma_fake, now - timedelta(minutes=1))
-    zadarma_fake.fail_next(status=500)
-    assert [c.external_id for c in adapter.list_calls(since, now).calls] == [ext]
-
-
-def test_timeout_is_a_retryable_error(zadarma_fake, quick_config, now, since):
-    adapter = get_adapter("zadarma", quick_config(zadarma_fake, timeout=0.3, max_retries=0))
-    zadarma_fake.stall_next(1.0)
-    with pytest.raises(ProviderError) as info:
-        adapter.list_calls(since, now)
-    assert info.value.retryable is True
-
-
-def test_page_that_is_not_json(zadarma_fake, adapter, now, since):
-    zadarma_fake.malformed_next()
-    with pytest.raises(MalformedData):
-        adapter.list_calls(since, now)
-
-
-def test_malformed_row_goes_to_errors(zadarma_fake, adapter, now, since):
-    good = add(zadarma_fake, now - timedelta(minutes=2))
-    bad = add(zadarma_fake, now - timedelta(minutes=1))
-    zadarma_fake.corrupt_call(bad)
-    page = adapter.list_calls(since, now)
-    assert [c.external_id for c in page.calls] == [good]
-    assert [ext for ext, _reason in page.errors] == [bad]
-
-
-def test_refresh_call_searches_recent_statistics(zadarma_fake, quick_config, now):
-    adapter = get_adapter(
-        "zadarma", quick_config(zadarma_fake, timezone="Europe/Budapest", clock=time.time)
-    )
+def test_refresh_call_searches_recent_statistics(zadarma_fake, adapter, now):
     ext = add(zadarma_fake, now - timedelta(hours=5))
     assert adapter.refresh_call(ext).external_id == ext
-    assert adapter.refresh_call("in_unknown") is None
 
 
 # -- audio ----------------------------------------------------------------------
@@ -346,17 +272,12 @@ def test_webhook_signature(zadarma_fake, adapter, now):
     assert headers["Signature"] == base64.b64encode(digest.encode()).decode()
     [event] = adapter.parse_webhook("https://odoo.example.com/hook", headers, b"", form)
     assert (event.external_id, event.recording_ref, event.kind) == (ext, ext, "NOTIFY_RECORD")
-    assert event.event_key == f"{ext}:{form['call_id_with_rec']}:record"
 
 
-def test_webhook_invalid_or_missing_signature(zadarma_fake, adapter, now):
+def test_webhook_signed_for_another_call(zadarma_fake, adapter, now):
     ext = add(zadarma_fake, now - timedelta(minutes=1))
     form = zadarma_fake.webhook_payload(ext)
     headers = zadarma_fake.sign_webhook("https://odoo.example.com/hook", form)
-    with pytest.raises(WebhookRejected):
-        adapter.parse_webhook("https://x/hook", {"Signature": "d3Jvbmc="}, b"", form)
-    with pytest.raises(WebhookRejected):
-        adapter.parse_webhook("https://x/hook", {}, b"", form)
     with pytest.raises(WebhookRejected):
         adapter.parse_webhook("https://x/hook", headers, b"", dict(form, pbx_call_id="in_other"))
 
