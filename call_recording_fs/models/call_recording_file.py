@@ -33,6 +33,7 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.http import Response, Stream, request
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from odoo.addons.call_recording.models.call_recording_file import (
@@ -310,20 +311,16 @@ class CallRecordingFile(models.AbstractModel):
     @api.model
     def _filestore_files_to_move(self):
         """Domain of the suite's attachments still in the filestore whose storage is now another."""
-        domains = []
-        for res_model, res_field in ROUTED:
-            if self._object_storage_code(res_model, res_field):
-                domains.append(
-                    [
-                        ("res_model", "=", res_model),
-                        ("res_field", "=", res_field),
-                        ("store_fname", "!=", False),
-                        ("store_fname", "not like", "://"),
-                    ]
-                )
+        domains = [
+            Domain([("res_model", "=", res_model), ("res_field", "=", res_field)])
+            for res_model, res_field in ROUTED
+            if self._object_storage_code(res_model, res_field)
+        ]
         if not domains:
             return None
-        return ["|", *domains[0], *domains[1]] if len(domains) == 2 else domains[0]
+        return Domain.OR(domains) & Domain(
+            [("store_fname", "!=", False), ("store_fname", "not like", "://")]
+        )
 
     @api.model
     def _move_to_object_storage(self, batch_size=50, limit=None):
@@ -352,7 +349,7 @@ class CallRecordingFile(models.AbstractModel):
         _logger.info("Moving %s recording files to object storage", remaining)
         while remaining and (limit is None or moved + failed < limit):
             size = batch_size if limit is None else min(batch_size, limit - moved - failed)
-            batch = Attachment.search([*domain, ("id", ">", last_id)], order="id", limit=size)
+            batch = Attachment.search(domain & Domain("id", ">", last_id), order="id", limit=size)
             if not batch:
                 break
             for attachment in batch:

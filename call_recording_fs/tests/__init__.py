@@ -1,1 +1,3 @@
 from . import test_object_storage
+from . import test_outage_and_security
+from . import test_suite_on_object_storage

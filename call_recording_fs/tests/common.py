@@ -1,11 +1,13 @@
 """A real S3 server on loopback (SeaweedFS) holding the recordings of the tests."""
 
+import datetime
 import json
 import sys
 from pathlib import Path
 from unittest.mock import patch
 
 import s3fs
+from freezegun import api as freezegun_api
 
 # The loopback servers live in the repository's tests/fakes package.
 _TESTS = str(Path(__file__).resolve().parents[2] / "tests")
@@ -15,6 +17,17 @@ if _TESTS not in sys.path:
 from fakes.real_servers import SeaweedFSServer, free_port  # noqa: E402
 
 CODE = "crtest_s3"
+
+
+
+#: the real clock, kept in a dict: freeze_time swaps module attributes only
+_REAL = {"datetime": freezegun_api.real_datetime}
+
+
+def _real_now(remove_tzinfo=True):
+    """botocore's clock, never frozen."""
+    now = _REAL["datetime"].now(datetime.UTC)
+    return now.replace(tzinfo=None) if remove_tzinfo else now
 
 
 class ObjectStorageMixin:
@@ -29,9 +42,17 @@ class ObjectStorageMixin:
     client: what the tests check is what the store holds.
     """
 
+    #: the suite's test methods run again here (Odoo's loader takes a
+    #: class's own methods only, unless told)
+    allow_inherited_tests_method = True
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # S3 requests are signed with the time: the client keeps the real
+        # one under the tests' freeze_time (the store refuses another day's).
+        for target in ("botocore.auth", "aiobotocore.signers"):
+            cls.startClassPatcher(patch(f"{target}.get_current_datetime", _real_now))
         cls.s3 = SeaweedFSServer().start()
         cls.addClassCleanup(cls.s3.stop)
         cls.addClassCleanup(cls.registry.clear_all_caches)
@@ -78,4 +99,14 @@ class ObjectStorageMixin:
         """The storage's endpoint turned to a port where nothing answers."""
         options = self.s3.s3_options()
         options["endpoint_url"] = f"http://127.0.0.1:{free_port()}"
+        self._set_options(options)
+
+    def _store_up(self):
+        self._set_options(self.s3.s3_options())
+
+    def _set_options(self, options):
         self.storage.options = json.dumps(options)
+        # the requests of HttpCase read the database: written now, and no
+        # file system of the old options kept in a cache
+        self.env.flush_all()
+        self.registry.clear_cache()

@@ -1,6 +1,5 @@
 import hashlib
 import io
-import json
 import os
 import secrets
 import zipfile
@@ -112,7 +111,7 @@ class TestObjectStorage(ObjectStorageMixin, ComplianceCommon):
         self.assertIn("cannot be reached", removal.last_error)
         self.assertEqual(self._object(key), data, "not deleted yet, not forgotten either")
         # fs_attachment's own collection would forget it; the hourly retry does not
-        self.storage.options = json.dumps(self.s3.s3_options())
+        self._store_up()
         with self._no_commit():
             self.env["call.recording.fs.removal"]._cron_retry()
         self.assertIsNone(self._object(key))
