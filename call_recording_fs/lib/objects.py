@@ -81,6 +81,7 @@ def file_response(
     fileobj,
     size,
     mimetype,
+    *,
     etag=None,
     last_modified=None,
     download_name=None,

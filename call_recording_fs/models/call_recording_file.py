@@ -32,8 +32,8 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from odoo import api, models
 from odoo.exceptions import UserError
-from odoo.http import Response, Stream, request
 from odoo.fields import Domain
+from odoo.http import Response, Stream, request
 from odoo.tools import SQL
 
 from odoo.addons.call_recording.models.call_recording_file import (
@@ -58,6 +58,8 @@ class ObjectStream(Stream):
     opener = None
 
     def read(self):
+        if self.type != "object":
+            return super().read()
         with self.opener() as fp:
             return fp.read()
 
@@ -88,7 +90,7 @@ class CallRecordingFile(models.AbstractModel):
 
     @api.model
     def _object_storage_code(self, res_model, res_field=False):
-        """The code of the ``fs.storage`` that keeps the suite's ``(res_model, res_field)``, or None."""
+        """Code of the ``fs.storage`` keeping the suite's ``(res_model, res_field)``, or None."""
         if (res_model, res_field or False) not in ROUTED:
             return None
         # sudo: which storage is configured is no secret; its options are
@@ -107,7 +109,9 @@ class CallRecordingFile(models.AbstractModel):
             fs = self.env["fs.storage"].sudo().get_fs_by_code(code)
         if not fs:
             raise StorageUnavailable(
-                self.env._("The storage %(code)s of %(name)s is not configured.", code=code, name=fname)
+                self.env._(
+                    "The storage %(code)s of %(name)s is not configured.", code=code, name=fname
+                )
             )
         return fs, code, key
 
@@ -449,8 +453,10 @@ class CallRecordingFile(models.AbstractModel):
         )
         if self.env.cr.rowcount != 1:
             raise UserError(
-                self.env._("%(name)s changed while it was moved; it is moved on the next run.",
-                           name=attachment.name)
+                self.env._(
+                    "%(name)s changed while it was moved; it is moved on the next run.",
+                    name=attachment.name,
+                )
             )
         attachment.invalidate_recordset(
             ["store_fname", "fs_filename", "fs_storage_id", "fs_storage_code"]

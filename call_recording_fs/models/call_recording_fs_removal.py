@@ -29,12 +29,12 @@ class CallRecordingFsRemoval(models.Model):
         """Note that ``fname`` could not be deleted (in the deleting transaction)."""
         self.env.cr.execute(
             SQL(
-                "INSERT INTO call_recording_fs_removal "
-                "(store_fname, attempts, last_error, create_date, write_date, create_uid, write_uid) "
+                "INSERT INTO call_recording_fs_removal (store_fname, attempts, last_error, "
+                "create_date, write_date, create_uid, write_uid) "
                 "VALUES (%(f)s, 1, %(e)s, now() at time zone 'UTC', now() at time zone 'UTC', "
                 "%(u)s, %(u)s) ON CONFLICT (store_fname) DO UPDATE SET "
-                "attempts = call_recording_fs_removal.attempts + 1, last_error = EXCLUDED.last_error, "
-                "write_date = EXCLUDED.write_date",
+                "attempts = call_recording_fs_removal.attempts + 1, "
+                "last_error = EXCLUDED.last_error, write_date = EXCLUDED.write_date",
                 f=fname,
                 e=str(error)[:500],
                 u=self.env.uid,
@@ -43,7 +43,9 @@ class CallRecordingFsRemoval(models.Model):
 
     @api.model
     def _done(self, fname):
-        self.env.cr.execute(SQL("DELETE FROM call_recording_fs_removal WHERE store_fname = %s", fname))
+        self.env.cr.execute(
+            SQL("DELETE FROM call_recording_fs_removal WHERE store_fname = %s", fname)
+        )
 
     @api.model
     def _cron_retry(self, limit=500):

@@ -19,7 +19,6 @@ from fakes.real_servers import SeaweedFSServer, free_port  # noqa: E402
 CODE = "crtest_s3"
 
 
-
 #: the real clock, kept in a dict: freeze_time swaps module attributes only
 _REAL = {"datetime": freezegun_api.real_datetime}
 

@@ -10,7 +10,6 @@ import hashlib
 from odoo.tests import tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
-
 from odoo.addons.call_recording_ftp.tests import test_export, test_remote_audio
 
 from .common import ObjectStorageMixin

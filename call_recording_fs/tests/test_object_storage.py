@@ -5,7 +5,7 @@ import secrets
 import zipfile
 
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 from odoo.addons.call_recording.models.call_recording_file import StorageUnavailable
@@ -51,14 +51,22 @@ class TestObjectStorage(ObjectStorageMixin, ComplianceCommon):
 
     def test_only_the_suites_files_go_to_the_bucket(self):
         other = self.env["ir.attachment"].create(
-            {"name": "note.txt", "raw": b"not a recording", "res_model": "res.partner",
-             "res_id": self.customer.id}
+            {
+                "name": "note.txt",
+                "raw": b"not a recording",
+                "res_model": "res.partner",
+                "res_id": self.customer.id,
+            }
         )
         self.assertNotIn("://", other.store_fname, "the rest of Odoo stays in the filestore")
         self.assertFalse(other.fs_storage_id)
         chatter = self.env["ir.attachment"].create(
-            {"name": "x.txt", "raw": b"chatter file", "res_model": "call.recording",
-             "res_id": self.call_a.id}
+            {
+                "name": "x.txt",
+                "raw": b"chatter file",
+                "res_model": "call.recording",
+                "res_id": self.call_a.id,
+            }
         )
         self.assertNotIn("://", chatter.store_fname, "only the audio field of the calls")
 
@@ -153,9 +161,11 @@ class TestObjectStorage(ObjectStorageMixin, ComplianceCommon):
         self._store_down()
         newer = synth_call_wav(2, seed=99)
         # a whole request or batch (a savepoint here) fails: nothing changed
-        with self.assertRaisesRegex(StorageUnavailable, "cannot be reached"):
-            with self.env.cr.savepoint():
-                call._set_audio_bytes(newer)
+        with (
+            self.assertRaisesRegex(StorageUnavailable, "cannot be reached"),
+            self.env.cr.savepoint(),
+        ):
+            call._set_audio_bytes(newer)
         self.env.invalidate_all()
         self.assertTrue(attachment.exists())
         # the error is a user error and an OSError (openers, _explained)

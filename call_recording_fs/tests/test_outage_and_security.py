@@ -190,9 +190,7 @@ class TestMoveToObjectStorage(ObjectStorageMixin, test_import.TestProviderImport
     def test_only_administrators_configure_and_move(self):
         """The storage holds credentials and decides where evidence lives."""
         manager = self.env["res.users"].search([("login", "=", "cr_manager")])
-        admin_of_calls = self._user(
-            "cr_calls_admin", "call_recording.group_call_recording_admin"
-        )
+        admin_of_calls = self._user("cr_calls_admin", "call_recording.group_call_recording_admin")
         for user in (manager, admin_of_calls):
             storage = self.storage.with_user(user)
             with self.subTest(user=user.login):

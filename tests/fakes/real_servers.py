@@ -544,7 +544,7 @@ class SeaweedFSServer(_Daemon):
             try:
                 fs.ls(self.bucket)
                 return
-            except Exception:  # noqa: BLE001 not up yet, whatever the client says
+            except Exception:
                 time.sleep(0.2)
         log = self.log()
         self.stop()
