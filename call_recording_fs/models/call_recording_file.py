@@ -28,6 +28,9 @@ import contextlib
 import logging
 import os
 
+# Imported with the add-on, not by the first request that reads a
+# recording (s3fs, aiobotocore and botocore take a second to import).
+import s3fs  # noqa: F401 pylint: disable=unused-import
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from odoo import api, models
