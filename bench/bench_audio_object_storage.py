@@ -12,8 +12,10 @@ bytes, served by the same route, code and server; only the storage differs.
 
 Each measurement runs against a fresh Odoo server (``--workers=0``), as in
 ``bench_audio_route.py``: time to first byte, total time, MB/s, and the
-growth of the server's peak memory (``VmHWM``) during the download; the
-same request once more on the warm server (TTFB only).  Three runs per
+growth of the server's peak memory (``VmHWM``) during the download, for
+the server's first request of the file (cold: for object storage that
+includes connecting to the store) and for the same request once more on
+the warm server.  Three runs per
 case, medians; ratio x = object storage / filestore in the same run.  The
 downloaded bytes are checked against the file.
 
@@ -145,9 +147,11 @@ def main():  # noqa: PLR0915 one linear benchmark script
                 server = route.Server(data_dir)
                 try:
                     run = server.download(path, headers)
-                    run["warm_ttfb_ms"] = server.download(path, headers)["ttfb_ms"]
+                    # the same request again on the now warm server
+                    warm = server.download(path, headers)
                 finally:
                     server.stop()
+                run.update({f"warm_{key}": value for key, value in warm.items()})
                 if run["status"] != status or run["sha256"] != digest:
                     print(
                         f"  ! {label}: status {run['status']} (expected {status}), "
@@ -167,35 +171,40 @@ def main():  # noqa: PLR0915 one linear benchmark script
 
         print(
             f"\n{args.mb} MiB WAV, {args.runs} runs per case (fresh server each), medians; "
-            "x = object storage / filestore (for MB/s: the throughput ratio)."
+            "cold: the server's first request for it, warm: the same request again;\n"
+            "x = object storage / filestore (MB/s x: throughput ratio); peak: growth of "
+            "the server's VmHWM during that request."
         )
         header = (
-            f"{'case':24} {'status':>6} {'TTFB ms':>8} {'warm ms':>8} {'total s':>8} {'MB/s':>6} "
-            f"{'peak +KiB':>9} {'TTFB x':>7} {'warm x':>7} {'MB/s x':>7}"
+            f"{'case':24} {'status':>6} {'TTFB ms':>8} {'total s':>8} {'MB/s':>6} "
+            f"{'peak KiB':>9} {'warm TTFB':>9} {'warm s':>7} {'warm MB/s':>9} {'warm peak':>9} "
+            f"{'TTFB x':>7} {'MB/s x':>7} {'wTTFB x':>8} {'wMB/s x':>8}"
         )
         print(header)
         print("-" * len(header))
         for label, _path, _headers, _status, _digest, base in cases:
-            ttfb, warm, total = (
-                med(label, "ttfb_ms"),
-                med(label, "warm_ttfb_ms"),
-                med(label, "total_s"),
+            size = med(label, "bytes")
+            ttfb, total, peak = (med(label, k) for k in ("ttfb_ms", "total_s", "peak_growth"))
+            wttfb, wtotal, wpeak = (
+                med(label, k) for k in ("warm_ttfb_ms", "warm_total_s", "warm_peak_growth")
             )
-            size, peak = med(label, "bytes"), med(label, "peak_growth")
-            if base:
-                ratios = (
-                    f"{ttfb / med(base, 'ttfb_ms'):7.2f} {warm / med(base, 'warm_ttfb_ms'):7.2f} "
-                    f"{med(base, 'total_s') / total:7.2f}"
-                )
-            else:
-                ratios = f"{1:7.2f} {1:7.2f} {1:7.2f}"
+            ref = base or label
+            ratios = (
+                f"{ttfb / med(ref, 'ttfb_ms'):7.2f} {med(ref, 'total_s') / total:7.2f} "
+                f"{wttfb / med(ref, 'warm_ttfb_ms'):8.2f} "
+                f"{med(ref, 'warm_total_s') / wtotal:8.2f}"
+            )
             print(
-                f"{label:24} {results[label][0]['status']:>6} {ttfb:8.1f} {warm:8.1f} "
-                f"{total:8.3f} {size / 1e6 / total:6.0f} {peak * 1024:9.0f} {ratios}"
+                f"{label:24} {results[label][0]['status']:>6} {ttfb:8.1f} {total:8.3f} "
+                f"{size / 1e6 / total:6.0f} {peak * 1024:9.0f} {wttfb:9.1f} {wtotal:7.3f} "
+                f"{size / 1e6 / wtotal:9.0f} {wpeak * 1024:9.0f} {ratios}"
             )
-        print("\nVmHWM growth per run, KiB:")
+        print("\nVmHWM growth per run (cold, warm), KiB:")
         for label, runs in results.items():
-            print(f"  {label:24} {[round(r['peak_growth'] * 1024) for r in runs]}")
+            peaks = [
+                (round(r["peak_growth"] * 1024), round(r["warm_peak_growth"] * 1024)) for r in runs
+            ]
+            print(f"  {label:24} {peaks}")
     finally:
         s3.stop()
         if not args.keep_db:
