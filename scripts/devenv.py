@@ -30,7 +30,8 @@ Install Odoo 19.0 Community, then make its 'odoo' command reachable, e.g.:
     python3 -m venv /opt/odoo19/venv
     /opt/odoo19/venv/bin/pip install -r <odoo-19.0-source>/requirements.txt
     /opt/odoo19/venv/bin/pip install -e <odoo-19.0-source>
-    /opt/odoo19/venv/bin/pip install -r requirements-test.txt
+    /opt/odoo19/venv/bin/pip install -c <odoo-19.0-source>/requirements.txt \
+        -r requirements-test.txt
     ln -s /opt/odoo19/venv/bin/odoo /usr/local/bin/odoo
 
 or use the Docker route (docker/README.rst).  See README.rst, "Set-up".

@@ -125,6 +125,7 @@ class CallRecordingPush(http.Controller):
             errors = {
                 409: "conflict",
                 413: "too_large",
+                503: "unavailable",
             }
             return self._answer(
                 exc.status,

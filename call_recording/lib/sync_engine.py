@@ -129,7 +129,8 @@ class SyncSink:
         """Store several prepared recordings ``[(key, prepared)]``, in this order.
 
         Returns ``{key: ValueError}`` for the recordings refused (the others
-        are stored).  The default stores them one by one.
+        are stored); an error with a true ``retryable`` attribute means not
+        stored now but due again.  The default stores them one by one.
         """
         refused = {}
         for key, prepared in items:
@@ -416,9 +417,11 @@ class SyncEngine:
                 _close(prepared)
         for key, _prepared in ready:
             if key in refused:
-                # refused by the sink: wrong type, too large, not allowed
+                # refused by the sink: wrong type, too large, not allowed; or
+                # not stored now (its storage unreachable): tried again later
+                error = refused[key]
                 self.stats.audio_failed += 1
-                self.sink.audio_failed(key, refused[key], retry=False)
+                self.sink.audio_failed(key, error, retry=getattr(error, "retryable", False))
             else:
                 self.stats.audio_downloaded += 1
 

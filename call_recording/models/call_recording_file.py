@@ -31,7 +31,9 @@ records; only where their bytes live is this model's business.
 
 Another storage (object storage, issue 17) plugs in by overriding the
 storage primitives only: :meth:`_place`, :meth:`_opener`, :meth:`_stream`
-and :meth:`_remove_file`; the callers do not change.
+and :meth:`_remove_file`; the callers do not change.  A storage that
+cannot be reached raises :class:`StorageUnavailable`: nothing was stored
+or removed, and the caller tries again later.
 """
 
 import contextlib
@@ -51,6 +53,18 @@ _logger = logging.getLogger(__name__)
 #: First key of the advisory lock that serialises storing and deleting the
 #: same content (the second key is a hash of its storage name).
 FILE_LOCK_KEY = 0x43524649  # "CRFI"
+
+
+class StorageUnavailable(UserError, ConnectionError):
+    """The storage of recording files cannot be reached now; try again later.
+
+    Nothing was stored or removed.  A :class:`~odoo.exceptions.UserError`
+    (its message is for the user) and an :class:`OSError` (what the
+    openers raise when bytes cannot be read): the import keeps the
+    recording due, the Push API answers 503, the audio route 503.
+    """
+
+    retryable = True
 
 
 class CallRecordingFile(models.AbstractModel):

@@ -21,6 +21,7 @@ from ..lib.providers.base import (
 )
 from ..lib.sync_engine import CHUNK_SIZE, SyncSink
 from . import evidence
+from .call_recording_file import StorageUnavailable
 from .call_recording_import import MAX_DOWNLOAD_ATTEMPTS, RECHECK_HOURS
 
 _logger = logging.getLogger(__name__)
@@ -337,7 +338,7 @@ class ProviderSink(SyncSink):
                 with open(prepared.stored.path, "rb") as stream:
                     try:
                         self.store_audio(key, stream)
-                    except ValueError as exc:
+                    except (ValueError, StorageUnavailable) as exc:
                         refused[key] = exc
             else:
                 try:
@@ -349,12 +350,18 @@ class ProviderSink(SyncSink):
         try:
             with self.env.cr.savepoint():
                 self._attach(todo)
+        except StorageUnavailable as exc:
+            # not the recordings' fault: all due again, said on each call
+            _logger.warning("Recordings not stored: %s", exc)
+            refused.update((call.id, exc) for call, _stored in todo)
         except (UserError, ValueError, psycopg2.Error) as exc:
             _logger.info("Storing the recordings one by one: %s", exc)
             for call, stored in todo:
                 try:
                     with self.env.cr.savepoint():
                         self._attach([(call, stored)])
+                except StorageUnavailable as call_exc:
+                    refused[call.id] = call_exc
                 except (UserError, ValueError) as call_exc:
                     refused[call.id] = ValueError(call_exc.args[0])
         self.commit_soon(len(items))
@@ -383,6 +390,8 @@ class ProviderSink(SyncSink):
                     call.write(
                         {"import_error": False, "import_attempts": 0, "import_next_try": False}
                     )
+        except StorageUnavailable:
+            raise  # not refused: the recording stays due
         except UserError as exc:
             # refused: wrong type, over the size limit, consent refused
             raise ValueError(exc.args[0]) from exc

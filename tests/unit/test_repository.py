@@ -37,9 +37,20 @@ def test_placeholders_kept_in_translation(addon):
             )
 
 
+def _requirements(path):
+    """A requirements file's text, with the files it includes (``-r``)."""
+    lines = []
+    for line in path.read_text().splitlines():
+        if line.startswith("-r "):
+            lines.append(_requirements(path.parent / line[3:].strip()))
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 @pytest.mark.parametrize("addon", ADDONS, ids=lambda p: p.name)
 def test_external_dependencies_pinned_for_tests(addon):
-    requirements = (REPO / "requirements-test.txt").read_text()
+    requirements = _requirements(REPO / "requirements-test.txt")
     pinned = dict(
         re.match(r"([A-Za-z0-9_.-]+)==(\S+)", line).groups()
         for line in requirements.splitlines()
