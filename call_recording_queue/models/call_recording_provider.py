@@ -148,9 +148,7 @@ class CallRecordingProvider(models.Model):
 
     def _try_download_lock(self):
         """This account's download lock for the database session, or False (as the sync lock)."""
-        self.env.cr.execute(
-            SQL("SELECT pg_try_advisory_lock(%s, %s)", DOWNLOAD_LOCK_KEY, self.id)
-        )
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", DOWNLOAD_LOCK_KEY, self.id))
         return self.env.cr.fetchone()[0]
 
     def _download_unlock(self):

@@ -227,7 +227,9 @@ class TestJobsOverRpc(HttpCase):
                 "name": "CR queue manager",
                 "login": "cr_queue_manager",
                 "password": "cr_queue_manager",
-                "group_ids": [(6, 0, [self.env.ref("call_recording.group_call_recording_manager").id])],
+                "group_ids": [
+                    (6, 0, [self.env.ref("call_recording.group_call_recording_manager").id])
+                ],
             }
         )
         self.authenticate(user.login, user.login)
@@ -243,4 +245,5 @@ class TestJobsOverRpc(HttpCase):
                     },
                 )
             self.assertIn("AccessError", str(caught.exception))
-        self.assertFalse(self.env["queue.job"].search([("model_name", "=", "call.recording.provider")]))
+        jobs = self.env["queue.job"].search([("model_name", "=", "call.recording.provider")])
+        self.assertFalse(jobs)
