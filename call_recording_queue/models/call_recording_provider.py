@@ -113,9 +113,12 @@ class CallRecordingProvider(models.Model):
         # sudo: downloads write recordings of every agent of the account, as the import.
         provider = self.sudo()
         if not provider._try_download_lock():
+            # soon: the running one may be ending its slice (this job is then its
+            # continuation), or have looked for due recordings just before the
+            # import committed the page that enqueued this job
             raise RetryableJobError(
                 "The account's recordings are being downloaded by another run.",
-                seconds=30,
+                seconds=5,
                 ignore_retry=True,
             )
         try:
