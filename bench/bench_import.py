@@ -62,6 +62,8 @@ import devenv  # noqa: E402
 from benchlib import ensure_odoo_python, install, odoo_args  # noqa: E402
 
 DB = "crbench_import"
+#: --queue's own database (the two modes may run at the same time)
+DB_QUEUE = "crbench_import_queue"
 LOGIN, SECRET = "AC" + "b" * 32, "bench-token"
 
 FLOOR = r"""
@@ -293,7 +295,7 @@ def start_fake(fake_class, calls, audio_kb):
     return fake, since, now, size_mb
 
 
-def start_server(data_dir, job_workers):
+def start_server(db, data_dir, job_workers):
     """``odoo -c`` with docker/odoo-workers.conf for the bench database; returns (proc, log)."""
     import requests  # noqa: PLC0415 - Odoo's Python
 
@@ -307,8 +309,8 @@ def start_server(data_dir, job_workers):
         db_port=devenv.DB_PORT,
         db_user=devenv.DB_USER,
         db_password=devenv.DB_PASSWORD,
-        db_name=DB,
-        dbfilter=f"^{DB}$",
+        db_name=db,
+        dbfilter=f"^{db}$",
         http_interface="127.0.0.1",
         http_port=str(http_port),
         gevent_port=str(gevent_port),
@@ -358,8 +360,8 @@ def stop_server(proc, log):
 def main_queue(args, fake_class):
     """Today's single cron against queue_job jobs on ``--job-workers`` workers."""
     data_dir = tempfile.mkdtemp(prefix="crbench-import-")
-    print(f"Installing call_recording_queue in {DB}...", flush=True)
-    install(DB, data_dir, addons="call_recording_queue")
+    print(f"Installing call_recording_queue in {DB_QUEUE}...", flush=True)
+    install(DB_QUEUE, data_dir, addons="call_recording_queue")
     fake, since, _now, size_mb = start_fake(fake_class, args.calls, args.audio_kb)
     values = {
         "base": fake.base_url,
@@ -368,12 +370,12 @@ def main_queue(args, fake_class):
         "since": since.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S"),
         "calls": args.calls,
     }
-    shell = [devenv.odoo_command(), "shell", "-d", DB, *odoo_args(data_dir), "--no-http"]
+    shell = [devenv.odoo_command(), "shell", "-d", DB_QUEUE, *odoo_args(data_dir), "--no-http"]
     scripts = {
         "cron": textwrap.dedent(OURS.format(**values)),
         "queue": textwrap.dedent(QUEUED.format(**values)),
     }
-    proc, log = start_server(data_dir, args.job_workers)
+    proc, log = start_server(DB_QUEUE, data_dir, args.job_workers)
     results = {"cron": [], "queue": []}
     try:
         for run in range(1, args.runs + 1):
@@ -388,7 +390,7 @@ def main_queue(args, fake_class):
         stop_server(proc, log)
         fake.stop()
         if not args.keep_db:
-            devenv.drop_database(DB)
+            devenv.drop_database(DB_QUEUE)
             shutil.rmtree(data_dir, ignore_errors=True)
     print()
     print(f"{'':44} {'median s':>8} {'best s':>7} {'calls/s':>8} {'MB/s':>7}")
