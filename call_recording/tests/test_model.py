@@ -1,4 +1,5 @@
 import re
+from unittest.mock import patch
 
 from psycopg2 import IntegrityError
 
@@ -39,6 +40,17 @@ class TestCallModel(CallRecordingCommon):
             Call._next_references(sequence, count)
             counts.append(self.env.cr.sql_log_count - before)
         self.assertEqual(counts[0], counts[1], "the queries do not grow with the calls")
+        # Formatting the numbers may query the database (the user's time zone,
+        # not cached in a cron's first page): that once replaced the numbers'
+        # result, and a page of calls was created as "New".
+        format_numbers = type(sequence)._get_prefix_suffix
+
+        def querying_format(seq, *args, **kwargs):
+            seq.env.cr.execute("SELECT 1")
+            return format_numbers(seq, *args, **kwargs)
+
+        with patch.object(type(sequence), "_get_prefix_suffix", querying_format):
+            self.assertEqual(len(Call._next_references(sequence, 3)), 3)
         names = Call._next_references(sequence, 5)
         numbers = [int(name.rsplit("/", 1)[1]) for name in names]
         self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 5)))
