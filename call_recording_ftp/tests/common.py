@@ -132,6 +132,14 @@ class FtpExportCommon(CallRecordingCommon):
         for server in self.servers.values():
             server.reset()
 
+    def cron_export(self):
+        """The export cron.  With call_recording_ftp_queue installed it enqueues a
+        job per target: queue_job's no-delay key runs them here, in this test's
+        transaction (without queue_job the key means nothing)."""
+        with self.enter_registry_test_mode():
+            Target = self.env["call.recording.export.target"]
+            Target.with_context(queue_job__no_delay=True)._cron_export()
+
     def server(self, target):
         return self.servers[target.id]
 

@@ -99,14 +99,6 @@ class TestExport(FtpExportCommon):
             self.cron_export()
         self.assertGreater(self.target_ftp.next_run_date, now + timedelta(days=6))
 
-    def cron_export(self):
-        """The export cron.  With call_recording_ftp_queue installed it enqueues a
-        job per target: queue_job's no-delay key runs them here, in this test's
-        transaction (without queue_job the key means nothing)."""
-        with self.enter_registry_test_mode():
-            Target = self.env["call.recording.export.target"]
-            Target.with_context(queue_job__no_delay=True)._cron_export()
-
     def test_export_now_and_test_connection(self):
         for target in self.targets:
             with self.subTest(protocol=target.protocol):

@@ -251,7 +251,7 @@ class TestRemoteAudio(FtpExportCommon):
             }
         )
         with self.no_commit():
-            self.env["call.recording.export.target"]._cron_export()
+            self.cron_export()
         self.assertEqual(len(self.target_ftp.run_ids), 2)
         run = self.target_ftp.run_ids.sorted("id")[-1]
         self.assertEqual(run.deleted_count, 1)
@@ -259,7 +259,7 @@ class TestRemoteAudio(FtpExportCommon):
         self.assertEqual(self.target_ftp.next_run_date, later, "the schedule is kept")
         # only the held copy is left: no more empty runs
         with self.no_commit():
-            self.env["call.recording.export.target"]._cron_export()
+            self.cron_export()
         self.assertEqual(len(self.target_ftp.run_ids), 2)
         held = exports.filtered(lambda e: e.call_id == self.call_b)
         self.assertEqual(held.state, "to_delete")

@@ -24,6 +24,7 @@ from odoo.addons.call_recording.lib.sync_engine import SyncEngine
 from odoo.addons.call_recording.models.call_recording_provider_sink import ProviderSink
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import identity_exact
+from odoo.addons.queue_job.utils import must_run_without_delay
 
 #: First key of the advisory lock that keeps two download runs of one
 #: account apart (the second key is the account's id).
@@ -169,11 +170,17 @@ class CallRecordingProvider(models.Model):
         )
         return self.env.cr.fetchone()[0]
 
+    def _downloads_inline(self, trigger):
+        """Whether a run downloads itself, as without jobs: one not started by
+        a job (by hand, a webhook), or any run while queue_job is told to run
+        jobs at once (its no-delay mode: the download job would run right
+        there, in the middle of the listing)."""
+        return trigger != "job" or must_run_without_delay(self.env)
+
     def _sync_locked(self, trigger, time_budget):
-        """A run not started by a job (by hand, a test) downloads itself, as
-        without jobs, while it can take the download lock; else it leaves the
-        downloads to the account's download job."""
-        held = trigger != "job" and self._try_download_lock()
+        """A run that downloads itself does so while it can take the download
+        lock; else it leaves the downloads to the account's download job."""
+        held = self._downloads_inline(trigger) and self._try_download_lock()
         try:
             return super()._sync_locked(trigger, time_budget)
         finally:
@@ -181,6 +188,6 @@ class CallRecordingProvider(models.Model):
                 self._download_unlock()
 
     def _sync_sink(self, log, deadline, trigger):
-        if trigger != "job" and self._holds_download_lock():
+        if self._downloads_inline(trigger) and self._holds_download_lock():
             return super()._sync_sink(log, deadline, trigger)
         return DeferredDownloadSink(self, log, deadline)
