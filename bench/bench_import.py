@@ -20,20 +20,37 @@ peak memory (``VmHWM``) of each child is its own; they alternate ``--runs``
 times, each from empty (the floor's table and folder, our calls,
 attachments and filestore).  Ratio = floor seconds / ours, of the medians.
 
+*Jobs* (``--queue``): today's single cron against the same import as
+queue_job jobs on a multi-worker server, on the filestore.  The database
+has ``call_recording_queue``; *cron* is ``_sync(trigger="cron")`` in an
+``odoo shell`` (as above: the listing and four download threads in one
+process); *queue* starts ``odoo -c`` with ``docker/odoo-workers.conf``
+(its database, ports and paths replaced, ``--job-workers`` jobs at once:
+``root:N`` with the import and download channels one each, and one HTTP
+worker more than that), then runs the cron, which enqueues the account's
+import job; that job enqueues the download job as soon as recordings are
+due, and each job hands over to a new one after its slice
+(``call_recording_queue.job_seconds``).  Timed from the cron's commit to
+the last recording stored and no job left.  Ratio = cron seconds / queue.
+
 Usage: bench/bench_import.py [--calls 5000] [--audio-kb 100] [--runs 3] [--keep-db]
+       bench/bench_import.py --queue [--job-workers 2] [--calls 5000] [--runs 3]
 """
 
 import argparse
+import configparser
 import importlib.util
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,6 +62,8 @@ import devenv  # noqa: E402
 from benchlib import ensure_odoo_python, install, odoo_args  # noqa: E402
 
 DB = "crbench_import"
+#: --queue's own database (the two modes may run at the same time)
+DB_QUEUE = "crbench_import_queue"
 LOGIN, SECRET = "AC" + "b" * 32, "bench-token"
 
 FLOOR = r"""
@@ -126,13 +145,20 @@ while day < until:
 print("RESULT", json.dumps({"seconds": time.perf_counter() - started, "calls": calls}))
 """
 
-OURS = """
+RESET = """
 import json, shutil, time
 # each run starts empty: the calls and recordings of an earlier run go
 env.cr.execute("DELETE FROM ir_attachment WHERE res_model = 'call.recording'")
 env.cr.execute("TRUNCATE call_recording CASCADE")
+if "queue.job" in env:
+    env.cr.execute("DELETE FROM queue_job")
+env["call.recording.provider"].search([]).write({{"sync_enabled": False}})
 shutil.rmtree(env["ir.attachment"]._filestore(), ignore_errors=True)
-provider = env["call.recording.provider"].create({{
+"""
+
+OURS = (
+    RESET
+    + """provider = env["call.recording.provider"].create({{
     "name": "Bench", "provider_type": "twilio", "base_url": {base!r},
     "login": {login!r}, "secret": {secret!r}, "sync_start": {since!r}, "overlap_minutes": 0,
 }})
@@ -148,6 +174,37 @@ audio = env["call.recording"].search_count(
 print("RESULT", json.dumps({{"seconds": seconds, "calls": calls, "audio": audio,
                             "state": log.state, "error": log.error or "", "queries": queries}}))
 """
+)
+
+QUEUED = (
+    RESET
+    + """
+provider = env["call.recording.provider"].create({{
+    "name": "Bench", "provider_type": "twilio", "base_url": {base!r},
+    "login": {login!r}, "secret": {secret!r}, "sync_start": {since!r}, "overlap_minutes": 0,
+}})
+env.cr.commit()
+started = time.perf_counter()
+env["call.recording.provider"]._cron_sync()
+env.cr.commit()
+Call, Job = env["call.recording"], env["queue.job"]
+while time.perf_counter() - started < 1800:
+    time.sleep(0.2)
+    env.cr.commit()  # a new snapshot
+    env.invalidate_all()
+    audio = Call.search_count([("provider_id", "=", provider.id),
+                               ("recording_status", "=", "available")])
+    busy = Job.search_count([("state", "not in", ("done", "failed", "cancelled"))])
+    if audio >= {calls} and not busy:
+        break
+seconds = time.perf_counter() - started
+calls = Call.search_count([("provider_id", "=", provider.id)])
+jobs = {{}}
+for job in Job.search([]):
+    jobs[job.method_name + ":" + job.state] = jobs.get(job.method_name + ":" + job.state, 0) + 1
+print("RESULT", json.dumps({{"seconds": seconds, "calls": calls, "audio": audio, "jobs": jobs}}))
+"""
+)
 
 
 def peak_rss_mb(pid, stop):
@@ -238,6 +295,124 @@ def start_fake(fake_class, calls, audio_kb):
     return fake, since, now, size_mb
 
 
+def start_server(db, data_dir, job_workers):
+    """``odoo -c`` with docker/odoo-workers.conf for the bench database; returns (proc, log)."""
+    import requests  # noqa: PLC0415 - Odoo's Python
+
+    config = configparser.ConfigParser()
+    config.read(REPO / "docker" / "odoo-workers.conf")
+    http_port, gevent_port = devenv.free_port(), devenv.free_port()
+    config["options"].update(
+        addons_path=str(REPO),
+        data_dir=data_dir,
+        db_host=devenv.DB_HOST,
+        db_port=devenv.DB_PORT,
+        db_user=devenv.DB_USER,
+        db_password=devenv.DB_PASSWORD,
+        db_name=db,
+        dbfilter=f"^{db}$",
+        http_interface="127.0.0.1",
+        http_port=str(http_port),
+        gevent_port=str(gevent_port),
+        workers=str(job_workers + 1),
+        max_cron_threads="0",  # the bench runs the cron itself
+        log_level="warn",
+    )
+    config["queue_job"]["channels"] = (
+        f"root:{job_workers},root.call_recording.import:1,"
+        f"root.call_recording.download:{max(job_workers - 1, 1)}"
+    )
+    conf = Path(data_dir) / "odoo-workers.conf"
+    with open(conf, "w") as fp:
+        config.write(fp)
+    log = open(Path(data_dir) / "odoo-workers.log", "w")  # noqa: SIM115 - the server's
+    proc = subprocess.Popen(
+        [devenv.odoo_command(), "-c", str(conf)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{http_port}/web/health", timeout=2).ok:
+                return proc, log
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    stop_server(proc, log)
+    devenv.fail(f"the multi-worker server did not start (see {log.name})", 1)
+    return None
+
+
+def stop_server(proc, log):
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    log.close()
+
+
+def main_queue(args, fake_class):
+    """Today's single cron against queue_job jobs on ``--job-workers`` workers."""
+    data_dir = tempfile.mkdtemp(prefix="crbench-import-")
+    print(f"Installing call_recording_queue in {DB_QUEUE}...", flush=True)
+    install(DB_QUEUE, data_dir, addons="call_recording_queue")
+    fake, since, _now, size_mb = start_fake(fake_class, args.calls, args.audio_kb)
+    values = {
+        "base": fake.base_url,
+        "login": LOGIN,
+        "secret": SECRET,
+        "since": since.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S"),
+        "calls": args.calls,
+    }
+    shell = [devenv.odoo_command(), "shell", "-d", DB_QUEUE, *odoo_args(data_dir), "--no-http"]
+    scripts = {
+        "cron": textwrap.dedent(OURS.format(**values)),
+        "queue": textwrap.dedent(QUEUED.format(**values)),
+    }
+    proc, log = start_server(DB_QUEUE, data_dir, args.job_workers)
+    results = {"cron": [], "queue": []}
+    try:
+        for run in range(1, args.runs + 1):
+            for side in ("cron", "queue"):
+                fake.requests.clear()
+                result = run_child(shell, stdin=scripts[side])
+                assert result["calls"] == args.calls == result["audio"], result
+                results[side].append(result)
+                extra = f", jobs {result['jobs']}" if "jobs" in result else ""
+                print(f"run {run} {side}: {result['seconds']:.1f} s{extra}", flush=True)
+    finally:
+        stop_server(proc, log)
+        fake.stop()
+        if not args.keep_db:
+            devenv.drop_database(DB_QUEUE)
+            shutil.rmtree(data_dir, ignore_errors=True)
+    print()
+    print(f"{'':44} {'median s':>8} {'best s':>7} {'calls/s':>8} {'MB/s':>7}")
+    names = {
+        "cron": "today's single cron (one process)",
+        "queue": f"queue_job, {args.job_workers} job workers",
+    }
+    medians = {}
+    for side, runs in results.items():
+        seconds = sorted(r["seconds"] for r in runs)
+        medians[side] = statistics.median(seconds)
+        print(
+            f"{names[side]:44} {medians[side]:8.1f} {seconds[0]:7.1f} "
+            f"{args.calls / medians[side]:8.0f} {size_mb / medians[side]:7.1f}"
+        )
+    ratios = [c["seconds"] / q["seconds"] for c, q in zip(*results.values(), strict=True)]
+    print(
+        f"\nqueue / cron speed: {medians['cron'] / medians['queue']:.2f} of the medians "
+        f"(each run: {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+
+
 def main():
     ensure_odoo_python(__file__)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -245,9 +420,17 @@ def main():
     parser.add_argument("--audio-kb", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--queue", action="store_true", help="today's single cron against queue_job jobs"
+    )
+    parser.add_argument("--job-workers", type=int, default=2, help="jobs at once (--queue)")
     args = parser.parse_args()
     load_lib()
     from fakes.twilio import FakeTwilio  # noqa: PLC0415
+
+    if args.queue:
+        main_queue(args, FakeTwilio)
+        return
 
     data_dir = tempfile.mkdtemp(prefix="crbench-import-")
     floor_dir = tempfile.mkdtemp(prefix="crbench-floor-")
@@ -279,6 +462,7 @@ def main():
             login=LOGIN,
             secret=SECRET,
             since=naive_since.strftime("%Y-%m-%d %H:%M:%S"),
+            calls=args.calls,
         )
     )
     results = {"floor": [], "ours": []}

@@ -217,6 +217,27 @@ class SyncEngine:
             raise self.rate_limited
         return self.stats
 
+    def download_due(self):
+        """Only fetch the due recordings, without listing calls (a run of its own).
+
+        For installations where the listing and the downloads are separate
+        jobs.  Returns :class:`SyncStats`; ``complete`` is false when stopped
+        by the time budget; the provider's rate limit is raised, as by
+        :meth:`run`, after what was already downloaded is stored.
+        """
+        with ThreadPoolExecutor(
+            max_workers=self.download_workers, thread_name_prefix="call-audio"
+        ) as pool:
+            self._pool = pool
+            try:
+                self.stats.complete = self.fetch_audio()
+            finally:
+                self._abandon_downloads()
+                self._pool = None
+        if self.rate_limited is not None:
+            raise self.rate_limited
+        return self.stats
+
     def import_calls(self, since, until):
         """Store the calls of ``[since, until)``; False if stopped by the budget.
 

@@ -365,10 +365,7 @@ class CallRecordingProvider(models.Model):
     @api.model
     def _cron_sync(self):
         """Scheduled: handle queued webhooks, then import each enabled account."""
-        # sudo: the cron imports for every company.
-        providers = self.sudo().search(
-            [("sync_enabled", "=", True), ("provider_type", "!=", "push")]
-        )
+        providers = self._scheduled_accounts()
         Cron = self.env["ir.cron"]
         Cron._commit_progress(remaining=len(providers))
         unfinished = 0
@@ -381,6 +378,11 @@ class CallRecordingProvider(models.Model):
             remaining = len(providers) - index + unfinished
             if Cron._commit_progress(1, remaining=remaining) <= 0:
                 break
+
+    @api.model
+    def _scheduled_accounts(self):
+        """The accounts the scheduled import reads (sudo: the cron imports for every company)."""
+        return self.sudo().search([("sync_enabled", "=", True), ("provider_type", "!=", "push")])
 
     def _try_lock(self):
         """Take this account's sync lock for the database session, or return False.
@@ -417,7 +419,7 @@ class CallRecordingProvider(models.Model):
         self.env["call.recording.file"]._remove_stale_parts()
         self._commit()
         deadline = datetime.now(UTC) + timedelta(seconds=time_budget) if time_budget else None
-        sink = ProviderSink(self, log, deadline)
+        sink = self._sync_sink(log, deadline, trigger)
         engine = SyncEngine(self._adapter(manual=trigger == "manual"), sink)
         cursor = fields.Datetime.to_datetime(self.sync_cursor or self.sync_start)
         now = datetime.now(UTC)
@@ -450,6 +452,11 @@ class CallRecordingProvider(models.Model):
             self._set_state_from_error(error)
         self._commit()
         return log
+
+    def _sync_sink(self, log, deadline, trigger):
+        """The sink that stores what a run of this account reads (a hook for
+        installations that hand the downloads to jobs: call_recording_queue)."""
+        return ProviderSink(self, log, deadline)
 
     def _set_state_from_error(self, error):
         state = "auth" if isinstance(error, providers_lib.ProviderAuthError) else "error"

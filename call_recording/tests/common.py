@@ -7,6 +7,7 @@ import hashlib
 import importlib
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 from odoo.tests import new_test_user
 from odoo.tests.common import TransactionCase, get_db_name
@@ -28,6 +29,19 @@ def import_fake(name):
     if str(REPOSITORY_TESTS) not in sys.path:
         sys.path.append(str(REPOSITORY_TESTS))
     return importlib.import_module(f"fakes.{name}")
+
+
+def cron_commits_off(env, progress=None):
+    """A patch under which cron code's progress commits are not made (see
+    :meth:`CallRecordingCommon.switch_off_cron_commits`, which uses it for a
+    whole test); usable as a context manager, e.g. in ``setUpClass``."""
+    reported = [] if progress is None else progress
+
+    def commit_progress(cron, processed=0, *, remaining=None, deactivate=False):
+        reported.append((processed, remaining, deactivate))
+        return float("inf")
+
+    return patch.object(type(env["ir.cron"]), "_commit_progress", commit_progress)
 
 
 def sha256(data):
@@ -77,12 +91,9 @@ class CallRecordingCommon(TransactionCase):
         progress reported, ``(processed, remaining, deactivate)`` per report.
         """
         progress = []
-
-        def commit_progress(cron, processed=0, *, remaining=None, deactivate=False):
-            progress.append((processed, remaining, deactivate))
-            return float("inf")
-
-        self.patch(type(self.env["ir.cron"]), "_commit_progress", commit_progress)
+        patcher = cron_commits_off(self.env, progress)
+        patcher.start()
+        self.addCleanup(patcher.stop)
         return progress
 
     def rpc(self, user, model, method, *args, **kwargs):

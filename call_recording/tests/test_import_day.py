@@ -32,8 +32,13 @@ class SimulatedClock(ImportCase):
     def run_job(self, frozen, moment):
         frozen.move_to(moment)
         cron = self.env.ref("call_recording.ir_cron_call_recording_provider_sync")
-        # the job's own code, as the scheduler runs it (as its user)
-        cron.ir_actions_server_id.with_user(cron.user_id or SUPERUSER_ID).run()
+        # the job's own code, as the scheduler runs it (as its user). With
+        # call_recording_queue installed it enqueues a job per account:
+        # queue_job's no-delay key runs them here, in this test's transaction
+        # (without queue_job the key means nothing).
+        action = cron.ir_actions_server_id.with_user(cron.user_id or SUPERUSER_ID)
+        with self.enter_registry_test_mode():
+            action.with_context(queue_job__no_delay=True).run()
         self.env.invalidate_all()
 
     def patch_sleep(self, frozen):

@@ -2,19 +2,15 @@
 
 import datetime
 import json
-import sys
-from pathlib import Path
 from unittest.mock import patch
 
 import s3fs
 from freezegun import api as freezegun_api
 
-# The loopback servers live in the repository's tests/fakes package.
-_TESTS = str(Path(__file__).resolve().parents[2] / "tests")
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
+from odoo.addons.call_recording.tests.common import cron_commits_off, import_fake
 
-from fakes.real_servers import SeaweedFSServer, free_port  # noqa: E402
+real_servers = import_fake("real_servers")
+SeaweedFSServer, free_port = real_servers.SeaweedFSServer, real_servers.free_port
 
 CODE = "crtest_s3"
 
@@ -66,15 +62,8 @@ class ObjectStorageMixin:
         )
         cls.storage.action_store_call_recordings()
         cls.bucket_fs = s3fs.S3FileSystem(skip_instance_cache=True, **cls.s3.s3_options())
-        with cls._no_commit():
+        with cron_commits_off(cls.env):
             cls.env["call.recording.file"]._move_to_object_storage()
-
-    @classmethod
-    def _no_commit(cls):
-        """Tests may not commit: the migration's progress commits become no-ops."""
-        return patch.object(
-            type(cls.env["ir.cron"]), "_commit_progress", lambda *a, **kw: float("inf")
-        )
 
     def _after_commit(self):
         """Run what runs once the transaction is committed (the files' deletions)."""

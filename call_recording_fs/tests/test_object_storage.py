@@ -11,7 +11,7 @@ from odoo.addons.call_recording.lib.audio import synth_call_wav
 from odoo.addons.call_recording.models.call_recording_file import StorageUnavailable
 from odoo.addons.call_recording.tests.test_compliance import ComplianceCommon
 
-from .common import CODE, ObjectStorageMixin
+from .common import CODE, ObjectStorageMixin, cron_commits_off
 
 LOGGER = "odoo.addons.call_recording.models.call_recording_file"
 FS_LOGGER = "odoo.addons.call_recording_fs.models.call_recording_file"
@@ -120,7 +120,7 @@ class TestObjectStorage(ObjectStorageMixin, ComplianceCommon):
         self.assertEqual(self._object(key), data, "not deleted yet, not forgotten either")
         # fs_attachment's own collection would forget it; the hourly retry does not
         self._store_up()
-        with self._no_commit():
+        with cron_commits_off(self.env):
             self.env["call.recording.fs.removal"]._cron_retry()
         self.assertIsNone(self._object(key))
         self.assertFalse(removal.exists())

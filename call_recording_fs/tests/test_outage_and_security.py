@@ -14,7 +14,7 @@ from odoo.addons.call_recording.models import evidence
 from odoo.addons.call_recording.tests import test_import, test_push_api
 from odoo.addons.call_recording.tests.common import CallRecordingCommon
 
-from .common import CODE, ObjectStorageMixin
+from .common import CODE, ObjectStorageMixin, cron_commits_off
 
 FS_LOGGER = "odoo.addons.call_recording_fs.models.call_recording_file"
 SINK_LOGGER = "odoo.addons.call_recording.models.call_recording_provider_sink"
@@ -145,7 +145,7 @@ class TestMoveToObjectStorage(ObjectStorageMixin, test_import.TestProviderImport
             first = Files._move_to_object_storage(batch_size=2)
         self.assertEqual(first, {"moved": 4, "failed": 0, "remaining": 1})
         self.assertEqual(progress, [(2, 3), (2, 1)])
-        with self._no_commit():
+        with cron_commits_off(self.env):
             second = Files._move_to_object_storage(batch_size=2)  # resumes
             third = Files._move_to_object_storage(batch_size=2)
         self.assertEqual(second, {"moved": 1, "failed": 0, "remaining": 0})
@@ -172,7 +172,7 @@ class TestMoveToObjectStorage(ObjectStorageMixin, test_import.TestProviderImport
         with open(path, "r+b") as fp:
             fp.seek(100)
             fp.write(b"\0" * 16)
-        with self._no_commit(), self.assertLogs(FS_LOGGER, "ERROR") as logs:
+        with cron_commits_off(self.env), self.assertLogs(FS_LOGGER, "ERROR") as logs:
             result = self.env["call.recording.file"]._move_to_object_storage()
         self.assertEqual((result["moved"], result["failed"]), (1, 1))
         self.assertIn("is not the recorded file", "\n".join(logs.output))
@@ -182,7 +182,7 @@ class TestMoveToObjectStorage(ObjectStorageMixin, test_import.TestProviderImport
     def test_store_down_stops_the_move_and_loses_nothing(self):
         calls = self._filestore_calls(2, seed=9300)
         self._store_down()
-        with self._no_commit(), self.assertRaisesRegex(Exception, "cannot be reached"):
+        with cron_commits_off(self.env), self.assertRaisesRegex(Exception, "cannot be reached"):
             self.env["call.recording.file"]._move_to_object_storage()
         for call in calls:
             self.assertNotIn("://", call._get_audio_attachment().store_fname)

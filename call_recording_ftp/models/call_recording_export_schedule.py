@@ -117,20 +117,22 @@ class CallRecordingExportTarget(models.Model):
         return True
 
     @api.model
+    def _due_targets_domain(self):
+        """Active targets whose next run is due."""
+        return [
+            ("state", "=", "active"),
+            "|",
+            ("next_run_date", "=", False),
+            ("next_run_date", "<=", fields.Datetime.now()),
+        ]
+
+    @api.model
     def _cron_export(self):
         """Hourly: run the targets that are due, then delete what must go from servers."""
         Cron = self.env["ir.cron"]
         # sudo: the cron serves every company's targets.
         Target = self.sudo()
-        now = fields.Datetime.now()
-        due = Target.search(
-            [
-                ("state", "=", "active"),
-                "|",
-                ("next_run_date", "=", False),
-                ("next_run_date", "<=", now),
-            ]
-        )
+        due = Target.search(self._due_targets_domain())
         waiting = Target.search([("export_ids.state", "=", "to_delete")]) - due
         Cron._commit_progress(remaining=len(due) + len(waiting))
         for target in due:

@@ -131,6 +131,14 @@ class FtpExportCommon(CallRecordingCommon):
         # the export's runs and its job commit their progress; tests may not
         self.cron_progress = self.switch_off_cron_commits()
 
+    def cron_export(self):
+        """The export cron.  With call_recording_ftp_queue installed it enqueues a
+        job per target: queue_job's no-delay key runs them here, in this test's
+        transaction (without queue_job the key means nothing)."""
+        with self.enter_registry_test_mode():
+            Target = self.env["call.recording.export.target"]
+            Target.with_context(queue_job__no_delay=True)._cron_export()
+
     def server(self, target):
         return self.servers[target.id]
 

@@ -79,14 +79,14 @@ class TestExport(FtpExportCommon):
         self.target_ftp.next_run_date = now - timedelta(minutes=1)
         self.target_ftps.next_run_date = now + timedelta(hours=1)
         self.target_sftp.active = False
-        self.env["call.recording.export.target"]._cron_export()
+        self.cron_export()
         self.assertEqual(len(self.target_ftp.run_ids), 1)
         self.assertEqual(self.target_ftp.run_ids.trigger, "cron")
         self.assertFalse(self.target_ftps.run_ids)
         self.assertGreater(self.target_ftp.next_run_date, now + timedelta(minutes=59))
         self.target_ftp.schedule = "weekly"
         self.target_ftp.next_run_date = now
-        self.env["call.recording.export.target"]._cron_export()
+        self.cron_export()
         self.assertGreater(self.target_ftp.next_run_date, now + timedelta(days=6))
 
     def test_export_now_and_test_connection(self):

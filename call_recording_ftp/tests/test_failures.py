@@ -42,7 +42,7 @@ class TestFailures(FtpExportCommon):
         self.assertIn("suspended", target.message_ids[:1].body)
         # a suspended target is skipped by the cron and refuses Export now
         target.next_run_date = fields.Datetime.now() - timedelta(hours=1)
-        self.env["call.recording.export.target"]._cron_export()
+        self.cron_export()
         self.assertEqual(len(target.run_ids), 2)
         with self.assertRaises(UserError):
             target.action_export_now()

@@ -240,14 +240,14 @@ class TestRemoteAudio(FtpExportCommon):
                 "call_ids": [(6, 0, self.call_b.ids)],
             }
         )
-        self.env["call.recording.export.target"]._cron_export()
+        self.cron_export()
         self.assertEqual(len(self.target_ftp.run_ids), 2)
         run = self.target_ftp.run_ids.sorted("id")[-1]
         self.assertEqual(run.deleted_count, 1)
         self.assertEqual(run.file_count, 0)
         self.assertEqual(self.target_ftp.next_run_date, later, "the schedule is kept")
         # only the held copy is left: no more empty runs
-        self.env["call.recording.export.target"]._cron_export()
+        self.cron_export()
         self.assertEqual(len(self.target_ftp.run_ids), 2)
         held = exports.filtered(lambda e: e.call_id == self.call_b)
         self.assertEqual(held.state, "to_delete")

@@ -264,3 +264,22 @@ def test_a_quota_beyond_the_longest_wait_postpones_nothing(quick_config, clock, 
         assert not sink.failures, "a rate-limited download was counted as failed"
         assert set(sink.calls) == set(ids)
         assert 0 < len(sink.audio) < len(ids)
+
+
+def test_download_due_fetches_only_the_recordings_without_listing(
+    twilio_fake, adapter, now, tmp_path
+):
+    """The downloads as a run of their own (a queued job): nothing is listed."""
+    ids = [add(twilio_fake, now - timedelta(hours=h)) for h in (3, 2, 1)]
+    sink = MemorySink(tmp_path)
+    SyncEngine(adapter, sink).run(now - timedelta(hours=4), now, overlap=timedelta(0))
+    sink.audio.clear()
+    twilio_fake.requests.clear()
+    stats = SyncEngine(adapter, sink).download_due()
+    assert stats.complete and stats.audio_downloaded == 3 and stats.created == 0
+    assert set(sink.audio) == set(ids)
+    assert not any("Calls.json" in path for _method, path, *_rest in twilio_fake.requests)
+    # nothing due: nothing asked
+    twilio_fake.requests.clear()
+    assert SyncEngine(adapter, sink).download_due().audio_downloaded == 0
+    assert not twilio_fake.requests

@@ -1,0 +1,1 @@
+from . import call_recording_export_target
