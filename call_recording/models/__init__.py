@@ -11,6 +11,8 @@ from . import call_recording_provider_user
 from . import call_recording_purge_log
 from . import call_recording_push
 from . import call_recording_request
+from . import call_recording_request_handover
+from . import call_recording_request_package
 from . import call_recording_reservation
 from . import call_recording_sync_issue
 from . import call_recording_sync_log

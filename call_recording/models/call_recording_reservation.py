@@ -16,7 +16,7 @@ notification in the web client at once (the screen pop, Odoo's bus).
 """
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC
 
 import psycopg2
 import psycopg2.errorcodes
@@ -25,25 +25,12 @@ from odoo import api, fields, models
 from odoo.tools import mute_logger
 
 from ..lib import phone as phone_lib
-from ..lib.providers.base import ProviderCall
+from ..lib import push as push_lib
 from . import evidence
-from .call_recording import DIRECTIONS
-from .call_recording_push import EMAIL_RE, MAX_TEXT, PushBusy
+from .call_recording_push import DIRECTION_KEYS, PushBusy
 
 _logger = logging.getLogger(__name__)
 
-#: Every key ``reserve_call`` accepts.
-RESERVE_FIELDS = (
-    "provider",
-    "external_id",
-    "direction",
-    "start",
-    "caller_number",
-    "callee_number",
-    "agent_email",
-    "agent_external_id",
-    "agent_name",
-)
 #: The bus notification of a call that starts (the web client's screen pop).
 CALL_START_NOTIFICATION = "call_recording/call_start"
 
@@ -98,35 +85,11 @@ class CallRecording(models.Model):
     @api.model
     def _reserve_call(self, vals):
         self._push_check_user()
-        errors = {}
-        for key in sorted(set(vals) - set(RESERVE_FIELDS)):
-            errors[str(key)[:MAX_TEXT]] = self.env._("unknown field")
-        provider = self._push_provider(vals.get("provider"), errors, any_type=True)
-        external_id = self._push_text(vals, "external_id", errors, required=True)
-        direction = self._push_choice(vals, "direction", DIRECTIONS, "inbound", errors)
-        start = datetime.now(UTC).replace(microsecond=0)
-        if vals.get("start") not in (None, False, ""):
-            start = self._push_start(vals.get("start"), errors)
-        caller = self._push_number(vals, "caller_number", errors)
-        callee = self._push_number(vals, "callee_number", errors)
-        email = self._push_text(vals, "agent_email", errors)
-        if email and not EMAIL_RE.match(email):
-            errors["agent_email"] = self.env._("is not an e-mail address")
-        agent_external_id = self._push_text(vals, "agent_external_id", errors)
-        agent_name = self._push_text(vals, "agent_name", errors)
-        if errors:
-            raise self._push_error(errors)
-        pcall = ProviderCall(
-            external_id=external_id,
-            start=start,
-            direction=direction,
-            state="in_progress",
-            caller_number=caller,
-            callee_number=callee,
-            agent_email=email.lower() if email else None,
-            agent_external_id=agent_external_id,
-            agent_name=agent_name,
-        )
+        reader = push_lib.Reader(vals, self.env._)
+        reader.unknown(push_lib.RESERVE_FIELDS)
+        provider = self._push_provider(reader, any_type=True)
+        pcall = push_lib.read_reservation(reader, DIRECTION_KEYS)
+        self._push_check(reader)
         try:
             with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
                 return self._reserve_store(provider, pcall)
