@@ -40,8 +40,6 @@ HTTP_STATUS = {
     "too_large": 413,  # the recording, or the whole body, over the limit
     "busy": 503,  # the same call is being stored right now: send it again
 }
-#: The kinds a client may send again unchanged (the others need a change).
-RETRYABLE = frozenset({"incomplete_body", "busy"})
 
 #: Every key ``push_call`` accepts; anything else is reported as unknown.
 PUSH_FIELDS = (
@@ -224,13 +222,14 @@ class Reader:
             return None
         try:
             if isinstance(value, int | float) and not isinstance(value, bool):
-                return datetime.fromtimestamp(value, UTC)
-            if isinstance(value, str) and UNIX_SECONDS_RE.fullmatch(value.strip()):
-                return datetime.fromtimestamp(float(value.strip()), UTC)
-            if not isinstance(value, str):
+                start = datetime.fromtimestamp(value, UTC)
+            elif isinstance(value, str) and UNIX_SECONDS_RE.fullmatch(value.strip()):
+                start = datetime.fromtimestamp(float(value.strip()), UTC)
+            elif isinstance(value, str):
+                text = value.strip()
+                start = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
+            else:
                 raise ValueError(value)
-            text = value.strip()
-            start = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
         except (ValueError, OverflowError, OSError, IndexError):
             self.refuse(
                 key,
