@@ -1,4 +1,6 @@
 from . import call_recording
+from . import call_recording_audio
+from . import call_recording_matching
 from . import call_recording_access_log
 from . import call_recording_compliance
 from . import call_recording_demo
