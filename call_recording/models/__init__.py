@@ -3,6 +3,7 @@ from . import call_recording_audio
 from . import call_recording_matching
 from . import call_recording_access_log
 from . import call_recording_compliance
+from . import call_recording_purge
 from . import call_recording_demo
 from . import call_recording_file
 from . import call_recording_hold
