@@ -164,29 +164,50 @@ class CallRecording(models.Model):
             reader.refuse("audio_sha256", self.env._("given without audio"))
         self._push_check(reader)
         pcall = delivery.call
+        return self._push_once(
+            provider,
+            pcall,
+            lambda: self._push_store(
+                provider, pcall, audio, delivery.filename, delivery.replace_audio
+            ),
+            self.env._(
+                "another delivery of this call is being stored right now; nothing was "
+                "changed by this one. Send it again."
+            ),
+            self.env._("is being stored by another delivery right now; send it again"),
+        )
+
+    @api.model
+    def _push_once(self, provider, pcall, store, busy, busy_error):
+        """``store()`` in a savepoint: all or nothing, and never a duplicate call.
+
+        The same call stored by another request at the same moment (the
+        unique account and call id) is not a conflict: :class:`PushBusy`
+        (``busy``, and ``busy_error`` on ``external_id``) has Odoo run this
+        request again, with a fresh view, and it finds the call.
+        """
         try:
             with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                return self._push_store(
-                    provider, pcall, audio, delivery.filename, delivery.replace_audio
-                )
+                return store()
         except psycopg2.IntegrityError as exc:
             if exc.pgcode != psycopg2.errorcodes.UNIQUE_VIOLATION:
                 raise
-            # The same call delivered twice at the same moment: the other
-            # delivery stored it (or is storing it).  Not a conflict: this
-            # one is run again by Odoo with a fresh view, and finds the call.
-            _logger.info("Simultaneous push of %s/%s", provider.name, pcall.external_id)
-            raise PushBusy(
-                self.env._(
-                    "another delivery of this call is being stored right now; nothing was "
-                    "changed by this one. Send it again."
-                ),
-                {
-                    "external_id": self.env._(
-                        "is being stored by another delivery right now; send it again"
-                    )
-                },
-            ) from exc
+            _logger.info("Simultaneous request for %s/%s", provider.name, pcall.external_id)
+            raise PushBusy(busy, {"external_id": busy_error}) from exc
+
+    @api.model
+    def _push_existing(self, provider, external_id):
+        """The call of this account and id, whoever asks (or an empty recordset)."""
+        # sudo: integration users read no call; the call of this account and
+        # id (the only one that can match) is looked up as the system.
+        return (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [("provider_id", "=", provider.id), ("external_id", "=", external_id)],
+                limit=1,
+            )
+        )
 
     @api.model
     def _push_provider(self, reader, any_type=False):
@@ -235,17 +256,7 @@ class CallRecording(models.Model):
 
     @api.model
     def _push_store(self, provider, pcall, audio, filename, replace_audio):
-        # sudo: integration users may not read other calls; the existing
-        # call of this account (the only one that can match) is compared
-        # as the system.
-        existing = (
-            self.sudo()
-            .with_context(active_test=False)
-            .search(
-                [("provider_id", "=", provider.id), ("external_id", "=", pcall.external_id)],
-                limit=1,
-            )
-        )
+        existing = self._push_existing(provider, pcall.external_id)
         if existing:
             conflicts = self._push_conflicts(existing, pcall, audio, replace_audio)
             if conflicts:

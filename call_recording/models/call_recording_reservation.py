@@ -18,16 +18,12 @@ notification in the web client at once (the screen pop, Odoo's bus).
 import logging
 from datetime import UTC
 
-import psycopg2
-import psycopg2.errorcodes
-
 from odoo import api, fields, models
-from odoo.tools import mute_logger
 
 from ..lib import phone as phone_lib
 from ..lib import push as push_lib
 from . import evidence
-from .call_recording_push import DIRECTION_KEYS, PushBusy
+from .call_recording_push import DIRECTION_KEYS
 
 _logger = logging.getLogger(__name__)
 
@@ -90,38 +86,22 @@ class CallRecording(models.Model):
         provider = self._push_provider(reader, any_type=True)
         pcall = push_lib.read_reservation(reader, DIRECTION_KEYS)
         self._push_check(reader)
-        try:
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                return self._reserve_store(provider, pcall)
-        except psycopg2.IntegrityError as exc:
-            if exc.pgcode != psycopg2.errorcodes.UNIQUE_VIOLATION:
-                raise
-            # the same call reserved twice at the same moment: the other
-            # request stored it; this one is run again and finds it
-            raise PushBusy(
-                self.env._(
-                    "another request is reserving this call right now; nothing was "
-                    "changed by this one. Send it again."
-                ),
-                {
-                    "external_id": self.env._(
-                        "is being reserved by another request right now; send it again"
-                    )
-                },
-            ) from exc
+        # the same call reserved twice at the same moment: the other request
+        # stored it; this one is run again and finds it
+        return self._push_once(
+            provider,
+            pcall,
+            lambda: self._reserve_store(provider, pcall),
+            self.env._(
+                "another request is reserving this call right now; nothing was "
+                "changed by this one. Send it again."
+            ),
+            self.env._("is being reserved by another request right now; send it again"),
+        )
 
     @api.model
     def _reserve_store(self, provider, pcall):
-        # sudo: integration users read no call; the call of this account and
-        # id (the only one that can match) is looked up as the system.
-        call = (
-            self.sudo()
-            .with_context(active_test=False)
-            .search(
-                [("provider_id", "=", provider.id), ("external_id", "=", pcall.external_id)],
-                limit=1,
-            )
-        )
+        call = self._push_existing(provider, pcall.external_id)
         result = "unchanged"
         if call:
             changes = {}
