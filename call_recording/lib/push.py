@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import audio as audio_lib
+from . import files
 from . import phone as phone_lib
 from .providers.base import ProviderCall
 from .safe import safe_filename
@@ -399,25 +400,22 @@ def check_audio(stream, limit, expected_sha256, reader):
     """
     _ = reader._
     digest = hashlib.sha256()
-    head = b""
-    size = 0
-    while chunk := stream.read(audio_lib.CHUNK_SIZE):
-        if len(head) < 16:
-            head += chunk[: 16 - len(head)]
-        size += len(chunk)
-        if size > limit:
-            reader.refuse(
-                "audio",
-                _("is larger than the limit of %(mb)s MB", mb=limit // (1024 * 1024)),
-                kind="too_large",
-            )
-            return None
-        digest.update(chunk)
-    if not size:
+    reading = files.Reading(stream, limit)
+    try:
+        for chunk in reading:
+            digest.update(chunk)
+    except files.FileRefused:
+        reader.refuse(
+            "audio",
+            _("is larger than the limit of %(mb)s MB", mb=limit // (1024 * 1024)),
+            kind="too_large",
+        )
+        return None
+    if not reading.size:
         reader.refuse("audio", _("is empty"))
         return None
     # The core's rule: the bytes decide (what it stores, we accept).
-    if not audio_lib.sniff_mimetype(head):
+    if not audio_lib.sniff_mimetype(reading.head):
         reader.refuse(
             "audio",
             _("is not a recording in a known format (WAV, MP3, AAC, OGG, FLAC, WebM or M4A)"),
