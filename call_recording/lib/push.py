@@ -94,6 +94,13 @@ def envelope(kind, message, errors=None):
     return {"error": kind, "message": message, "errors": dict(errors or {})}
 
 
+class Translator:
+    """What the messages are translated by: ``self._`` (a ``gettext``)."""
+
+    def __init__(self, gettext=plain):
+        self._ = gettext
+
+
 class Refused(Exception):
     """A request refused field by field; ``errors`` maps each field to what is wrong.
 
@@ -120,7 +127,7 @@ class Delivery:
     filename: str | None = None
 
 
-class Reader:
+class Reader(Translator):
     """Reads a request's values, noting what is wrong with each field.
 
     ``provider``: the account reference as ``("id", n)`` or ``("name", text)``
@@ -129,8 +136,8 @@ class Reader:
     """
 
     def __init__(self, vals, gettext=plain):
+        super().__init__(gettext)
         self.vals = vals
-        self._ = gettext
         self.errors = {}
         self.kind = "validation"
 
@@ -352,14 +359,13 @@ class Reader:
 
 def decode_audio(audio, reader):
     """Base64 text -> file object, or None with the error noted."""
-    _ = reader._
     if not isinstance(audio, str | bytes):
-        reader.refuse("audio", _("must be base64 text"))
+        reader.refuse("audio", reader._("must be base64 text"))
         return None
     try:
         raw = base64.b64decode(audio, validate=True)
     except (binascii.Error, ValueError):
-        reader.refuse("audio", _("is not valid base64"))
+        reader.refuse("audio", reader._("is not valid base64"))
         return None
     return io.BytesIO(raw)
 
@@ -398,7 +404,6 @@ def check_audio(stream, limit, expected_sha256, reader):
     Returns ``(stream rewound, sha256)``, or None with the error noted
     (of kind ``too_large`` when over ``limit`` bytes).
     """
-    _ = reader._
     digest = hashlib.sha256()
     reading = files.Reading(stream, limit)
     try:
@@ -407,25 +412,27 @@ def check_audio(stream, limit, expected_sha256, reader):
     except files.FileRefused:
         reader.refuse(
             "audio",
-            _("is larger than the limit of %(mb)s MB", mb=limit // (1024 * 1024)),
+            reader._("is larger than the limit of %(mb)s MB", mb=limit // (1024 * 1024)),
             kind="too_large",
         )
         return None
     if not reading.size:
-        reader.refuse("audio", _("is empty"))
+        reader.refuse("audio", reader._("is empty"))
         return None
     # The core's rule: the bytes decide (what it stores, we accept).
     if not audio_lib.sniff_mimetype(reading.head):
         reader.refuse(
             "audio",
-            _("is not a recording in a known format (WAV, MP3, AAC, OGG, FLAC, WebM or M4A)"),
+            reader._(
+                "is not a recording in a known format (WAV, MP3, AAC, OGG, FLAC, WebM or M4A)"
+            ),
         )
         return None
     sha256 = digest.hexdigest()
     if expected_sha256 and expected_sha256 != sha256:
         reader.refuse(
             "audio_sha256",
-            _(
+            reader._(
                 "does not match the audio received (its SHA-256 is %(sha)s); "
                 "the upload may be damaged",
                 sha=sha256,
@@ -459,18 +466,18 @@ def conflicts(stored, pcall, audio_sha256, replace_audio, *, region=None, gettex
     unless it was only reserved (what a reservation said is provisional);
     a stored recording is replaced only when asked.
     """
-    _ = gettext
+    t = Translator(gettext)
     found = {}
     if not stored["awaiting_delivery"]:
         if stored["direction"] != pcall.direction:
-            found["direction"] = _(
+            found["direction"] = t._(
                 "stored as %(old)s, delivered as %(new)s",
                 old=stored["direction"],
                 new=pcall.direction,
             )
         start = pcall.start.replace(tzinfo=None)
         if stored["start_datetime"] != start:
-            found["start"] = _(
+            found["start"] = t._(
                 "stored as %(old)s UTC, delivered as %(new)s UTC",
                 old=stored["start_datetime"],
                 new=start,
@@ -478,23 +485,23 @@ def conflicts(stored, pcall, audio_sha256, replace_audio, *, region=None, gettex
         for key in ("caller_number", "callee_number"):
             old, new = stored[key] or None, getattr(pcall, key)
             if (phone_lib.to_e164(old, region) or old) != (phone_lib.to_e164(new, region) or new):
-                found[key] = _(
+                found[key] = t._(
                     "stored as %(old)s, delivered as %(new)s", old=old or "-", new=new or "-"
                 )
     if audio_sha256 is None:
         return found
     if stored["recording_status"] == "purged":
-        found["audio"] = _(
+        found["audio"] = t._(
             "the recording of this call was deleted at the end of its retention "
             "and is not stored again"
         )
     elif stored["recording_status"] == "available" and stored["audio_sha256"] != audio_sha256:
         if not replace_audio:
-            found["audio"] = _(
+            found["audio"] = t._(
                 "a different recording is stored (SHA-256 %(sha)s); "
                 "send replace_audio to replace it",
                 sha=stored["audio_sha256"],
             )
         elif stored["legal_hold"]:
-            found["audio"] = _("the call is on legal hold: its recording cannot be replaced")
+            found["audio"] = t._("the call is on legal hold: its recording cannot be replaced")
     return found
