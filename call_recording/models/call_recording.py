@@ -311,12 +311,13 @@ class CallRecording(models.Model):
                     count,
                 )
             )
+            # fetched before anything else runs on the cursor: reading the
+            # sequence's prefix may query the database, and the numbers
+            # would be lost (every call named "New", the batch refused)
+            numbers = sorted(row[0] for row in self.env.cr.fetchall())
             # what get_next_char() does, with the prefix and suffix read once
             prefix, suffix = sequence._get_prefix_suffix()
-            return [
-                f"{prefix}{number:0{sequence.padding}d}{suffix}"
-                for number in sorted(row[0] for row in self.env.cr.fetchall())
-            ]
+            return [f"{prefix}{number:0{sequence.padding}d}{suffix}" for number in numbers]
         return [sequence._next() for _index in range(count)]
 
     def write(self, vals):
