@@ -16,40 +16,12 @@ again, up to five times, waiting as ``Retry-After`` says.
         --caller "+36 30 901 2345" --callee "+36 1 555 0100" --audio call.wav
 """
 
-import argparse
-import base64
-import hashlib
 import json
-import os
 import sys
 import time
 
+import push_cli
 import requests
-
-
-def parse_args(argv=None):
-    env = os.environ.get
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=env("CALL_RECORDING_URL", "http://localhost:8069"))
-    parser.add_argument("--db", default=env("CALL_RECORDING_DB"))
-    parser.add_argument("--api-key", default=env("CALL_RECORDING_API_KEY"))
-    parser.add_argument("--provider", default=env("CALL_RECORDING_PROVIDER"))
-    parser.add_argument("--external-id", required=True)
-    parser.add_argument("--direction", default="inbound")
-    parser.add_argument("--start", required=True, help="ISO 8601 with a zone, or UNIX seconds")
-    parser.add_argument("--duration", default="0")
-    parser.add_argument("--state", default="answered")
-    parser.add_argument("--caller", default="")
-    parser.add_argument("--callee", default="")
-    parser.add_argument("--agent-email", default="")
-    parser.add_argument("--audio", help="recording file (WAV, MP3, OGG, FLAC, WebM, M4A)")
-    parser.add_argument("--timeout", type=float, default=60)
-    args = parser.parse_args(argv)
-    for name in ("api_key", "provider"):
-        if not getattr(args, name):
-            parser.error(f"--{name.replace('_', '-')} (or its CALL_RECORDING_ variable) is needed")
-    return args
-
 
 #: answers worth sending the same delivery again for (the push is idempotent):
 #: the same call being stored by another delivery (503 with Retry-After),
@@ -75,24 +47,8 @@ def post_retrying(url, body, headers, timeout, *, attempts=5, sleep=time.sleep):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    vals = {
-        "provider": int(args.provider) if args.provider.isdigit() else args.provider,
-        "external_id": args.external_id,
-        "direction": args.direction,
-        "start": args.start,
-        "duration": args.duration,
-        "state": args.state,
-        "caller_number": args.caller,
-        "callee_number": args.callee,
-        "agent_email": args.agent_email,
-    }
-    if args.audio:
-        with open(args.audio, "rb") as fp:
-            data = fp.read()
-        vals["audio"] = base64.b64encode(data).decode()
-        vals["audio_sha256"] = hashlib.sha256(data).hexdigest()
-        vals["audio_filename"] = os.path.basename(args.audio)
+    args = push_cli.parse_args(__doc__.splitlines()[0], argv, timeout=True)
+    vals = push_cli.call_values(args)
 
     headers = {"Authorization": f"bearer {args.api_key}"}
     if args.db:

@@ -14,38 +14,12 @@ delivery, 502-504, no answer) is sent again, up to five times.
         --caller "+36 30 901 2345" --callee "+36 1 555 0100" --audio call.wav
 """
 
-import argparse
-import base64
-import hashlib
 import json
-import os
 import sys
 import time
 import xmlrpc.client
 
-
-def parse_args(argv=None):
-    env = os.environ.get
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=env("CALL_RECORDING_URL", "http://localhost:8069"))
-    parser.add_argument("--db", default=env("CALL_RECORDING_DB"))
-    parser.add_argument("--login", default=env("CALL_RECORDING_LOGIN"))
-    parser.add_argument("--api-key", default=env("CALL_RECORDING_API_KEY"))
-    parser.add_argument("--provider", default=env("CALL_RECORDING_PROVIDER"))
-    parser.add_argument("--external-id", required=True)
-    parser.add_argument("--direction", default="inbound")
-    parser.add_argument("--start", required=True, help="ISO 8601 with a zone, or UNIX seconds")
-    parser.add_argument("--duration", default="0")
-    parser.add_argument("--state", default="answered")
-    parser.add_argument("--caller", default="")
-    parser.add_argument("--callee", default="")
-    parser.add_argument("--agent-email", default="")
-    parser.add_argument("--audio", help="recording file (WAV, MP3, OGG, FLAC, WebM, M4A)")
-    args = parser.parse_args(argv)
-    for name in ("db", "login", "api_key", "provider"):
-        if not getattr(args, name):
-            parser.error(f"--{name.replace('_', '-')} (or its CALL_RECORDING_ variable) is needed")
-    return args
+import push_cli
 
 
 def retryable(error):
@@ -71,24 +45,10 @@ def execute_retrying(call, attempts=5, sleep=time.sleep):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    vals = {
-        "provider": int(args.provider) if args.provider.isdigit() else args.provider,
-        "external_id": args.external_id,
-        "direction": args.direction,
-        "start": args.start,
-        "duration": args.duration,
-        "state": args.state,
-        "caller_number": args.caller,
-        "callee_number": args.callee,
-        "agent_email": args.agent_email,
-    }
-    if args.audio:
-        with open(args.audio, "rb") as fp:
-            data = fp.read()
-        vals["audio"] = base64.b64encode(data).decode()
-        vals["audio_sha256"] = hashlib.sha256(data).hexdigest()
-        vals["audio_filename"] = os.path.basename(args.audio)
+    args = push_cli.parse_args(
+        __doc__.splitlines()[0], argv, needed=("db", "login", "api_key", "provider"), login=True
+    )
+    vals = push_cli.call_values(args)
 
     url = args.url.rstrip("/")
     common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common")

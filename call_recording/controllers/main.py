@@ -92,27 +92,19 @@ class CallRecordingController(http.Controller):
         for the customer's own login; every download is logged.
         """
         # sudo: the customer (a portal user) has no access to requests; the
-        # token and the login below are what authorise this download.
+        # token and the login (env.user, not sudo's), checked by
+        # _customer_download, authorise this download.
         hand_over = request.env["call.recording.request"].sudo().browse(request_id).exists()
         if not hand_over:
             raise NotFound()
-        if not hand_over._check_token(token):
-            hand_over._log_download("refused")
-            return refused_response()
-        customer = hand_over.partner_id.commercial_partner_id
-        if request.env.user.partner_id.commercial_partner_id != customer:
-            _logger.info("Refused hand-over %s to user %s", hand_over.name, request.env.uid)
-            hand_over._log_download("refused")
-            return refused_response(Forbidden)
-        package = hand_over._handover_package()
-        if not package:
-            _logger.warning("Hand-over %s: its package is not the one it built", hand_over.name)
-            raise NotFound()
-        hand_over._log_download("handover")
-        hand_over.message_post(
-            body=request.env._("Package downloaded by the customer."),
-            subtype_xmlid="mail.mt_note",
+        environ = request.httprequest
+        package, refusal = hand_over._customer_download(
+            token, ip_address=environ.remote_addr, user_agent=environ.user_agent.string
         )
+        if refusal:
+            return refused_response(Forbidden if refusal == "forbidden" else NotFound)
+        if not package:
+            raise NotFound()
         # sudo: the package was checked above to be the one this request
         # built (its own attachment, with the SHA-256 recorded at build).
         stream = request.env["call.recording.file"].sudo()._stream(package)

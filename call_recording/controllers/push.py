@@ -3,9 +3,10 @@ import logging
 
 from odoo import http
 from odoo.exceptions import AccessError
-from odoo.http import Response, request
+from odoo.http import request
 
 from ..models.call_recording_push import PushBusy, PushError
+from ..models.ir_http import incomplete_body_error, json_error, push_error_response
 
 _logger = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ class CallRecordingPush(http.Controller):
     over the limit, before it is read), 503 with ``Retry-After`` when the
     same call is being stored by another delivery (retryable).  The last
     two are answered by ``ir.http._handle_error``: they happen before or
-    after this method runs.
+    after this method runs.  Every refusal has a kind, answered with the
+    status of ``lib/push.py``'s ``HTTP_STATUS`` in the one JSON envelope
+    (``models/ir_http.py``'s ``json_error``).
     """
 
     def _max_content_length(self):
@@ -54,7 +57,7 @@ class CallRecordingPush(http.Controller):
             # werkzeug (2.3 and later) gives an empty form for a multipart
             # body that ended before its closing boundary (the sender died
             # mid-upload)
-            return incomplete_body_response()
+            return incomplete_body_error()
         vals = {key: form.get(key) for key in form}
         if "sha256" in vals and "audio_sha256" not in vals:
             vals["audio_sha256"] = vals.pop("sha256")
@@ -62,13 +65,10 @@ class CallRecordingPush(http.Controller):
         extra_files = sorted(set(files) - {"audio"})
         if "audio" in vals and upload is None:
             # A text field named audio: not a file part.
-            return self._answer(
-                400,
-                {
-                    "error": "validation",
-                    "message": request.env._("The call was not stored."),
-                    "errors": {"audio": request.env._("must be sent as a file part")},
-                },
+            return json_error(
+                "validation",
+                request.env._("The call was not stored."),
+                {"audio": request.env._("must be sent as a file part")},
             )
         for key in extra_files:
             vals[key] = "(file)"  # reported as an unknown field
@@ -103,14 +103,7 @@ class CallRecordingPush(http.Controller):
             except ValueError:
                 vals = None
             if not isinstance(vals, dict):
-                return self._answer(
-                    400,
-                    {
-                        "error": "validation",
-                        "message": request.env._("The body is not a JSON object."),
-                        "errors": {},
-                    },
-                )
+                return json_error("validation", request.env._("The body is not a JSON object."))
         else:
             vals = {key: httprequest.form.get(key) for key in httprequest.form}
         return self._json_api(lambda: request.env["call.recording"]._reserve_call(vals))
@@ -122,63 +115,7 @@ class CallRecordingPush(http.Controller):
         except PushBusy:
             raise  # Odoo runs the request again (see PushBusy)
         except PushError as exc:
-            errors = {
-                409: "conflict",
-                413: "too_large",
-                503: "unavailable",
-            }
-            return self._answer(
-                exc.status,
-                {
-                    "error": errors.get(exc.status, "validation"),
-                    "message": str(exc),
-                    "errors": exc.errors,
-                },
-            )
+            return push_error_response(exc)
         except AccessError as exc:
-            return self._answer(403, {"error": "forbidden", "message": str(exc), "errors": {}})
-        return self._answer(201 if result["created"] else 200, result)
-
-    def _answer(self, status, data):
-        return request.make_json_response(data, status=status)
-
-
-def busy_response(exc):
-    """The JSON answer of a delivery still colliding with another one: 503, retryable."""
-    return Response(
-        json.dumps(
-            {"error": "busy", "message": str(exc), "errors": exc.errors},
-            ensure_ascii=False,
-        ),
-        status=503,
-        headers=[("Content-Type", "application/json"), ("Retry-After", str(exc.retry_after))],
-    )
-
-
-def incomplete_body_response():
-    """A body that ended before its end: said as such (400), not as missing fields."""
-    return Response(
-        json.dumps(
-            {
-                "error": "incomplete_body",
-                "message": request.env._(
-                    "The request body is incomplete (it ended before its announced length "
-                    "or before the end of its multipart form); nothing was stored. "
-                    "Send it again."
-                ),
-                "errors": {},
-            },
-            ensure_ascii=False,
-        ),
-        status=400,
-        headers=[("Content-Type", "application/json")],
-    )
-
-
-def too_large_response(message):
-    """The documented JSON 413 for a body over the limit (werkzeug would answer HTML)."""
-    return Response(
-        json.dumps({"error": "too_large", "message": message, "errors": {}}, ensure_ascii=False),
-        status=413,
-        headers=[("Content-Type", "application/json")],
-    )
+            return json_error("forbidden", str(exc))
+        return request.make_json_response(result, status=201 if result["created"] else 200)

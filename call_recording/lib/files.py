@@ -49,6 +49,39 @@ class Spooled:
         self.discard()
 
 
+class Reading:
+    """A stream read in chunks (iterate over it), with its size and first bytes so far.
+
+    Past ``max_size`` bytes, ``too_large`` is raised (reading stops there);
+    ``head`` keeps the first ``head_size`` bytes, to recognise the type.
+    """
+
+    def __init__(
+        self,
+        stream,
+        max_size=None,
+        head_size=HEAD_BYTES,
+        too_large=FileRefused,
+        chunk_size=CHUNK_SIZE,
+    ):
+        self.stream = stream
+        self.max_size = max_size
+        self.head_size = head_size
+        self.too_large = too_large
+        self.chunk_size = chunk_size
+        self.size = 0
+        self.head = b""
+
+    def __iter__(self):
+        while chunk := self.stream.read(self.chunk_size):
+            if len(self.head) < self.head_size:
+                self.head += chunk[: self.head_size - len(self.head)]
+            self.size += len(chunk)
+            if self.max_size and self.size > self.max_size:
+                raise self.too_large(f"recording is larger than the limit of {self.max_size} bytes")
+            yield chunk
+
+
 def spool(stream, directory, max_size=None, chunk_size=CHUNK_SIZE, sniff=None):
     """Copy ``stream`` into a new file under ``directory`` in chunks.
 
@@ -61,29 +94,20 @@ def spool(stream, directory, max_size=None, chunk_size=CHUNK_SIZE, sniff=None):
     fd, path = tempfile.mkstemp(prefix="call-audio-", suffix=".part", dir=directory)
     # SHA-1 only because it names files in the storage (Odoo's key).
     sha1, sha256 = hashlib.sha1(usedforsecurity=False), hashlib.sha256()
-    size = 0
-    head = b""
+    reading = Reading(stream, max_size, chunk_size=chunk_size)
     try:
         with os.fdopen(fd, "wb") as out:
-            while True:
-                chunk = stream.read(chunk_size)
-                if not chunk:
-                    break
-                if len(head) < HEAD_BYTES:
-                    head += chunk[: HEAD_BYTES - len(head)]
-                size += len(chunk)
-                if max_size and size > max_size:
-                    raise FileRefused(f"recording is larger than the limit of {max_size} bytes")
+            for chunk in reading:
                 sha1.update(chunk)
                 sha256.update(chunk)
                 out.write(chunk)
-        if not size:
+        if not reading.size:
             raise FileRefused("recording is empty")
-        mimetype = sniff(head) if sniff else None
+        mimetype = sniff(reading.head) if sniff else None
     except BaseException:
         os.unlink(path)
         raise
-    return Spooled(path, size, mimetype, sha1.hexdigest(), sha256.hexdigest())
+    return Spooled(path, reading.size, mimetype, sha1.hexdigest(), sha256.hexdigest())
 
 
 def same_content(path_a, path_b):

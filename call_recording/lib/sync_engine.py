@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .audio import HEAD_SIZE, incomplete_reason
+from .files import Reading
 from .providers.base import AudioNotReady, IncompleteDownload, ProviderError, ProviderRateLimited
 
 _logger = logging.getLogger(__name__)
@@ -391,18 +392,12 @@ class SyncEngine:
         stream = self.adapter.open_audio(call)
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - returned
         try:
-            size = 0
-            head = b""
-            while chunk := stream.read(CHUNK_SIZE):
-                if len(head) < HEAD_SIZE:
-                    head += chunk[: HEAD_SIZE - len(head)]
-                size += len(chunk)
-                if max_size and size > max_size:
-                    raise AudioTooLarge(f"recording is larger than the limit of {max_size} bytes")
+            reading = Reading(stream, max_size, HEAD_SIZE, AudioTooLarge, CHUNK_SIZE)
+            for chunk in reading:
                 spool.write(chunk)
             reason = incomplete_reason(
-                head,
-                size,
+                reading.head,
+                reading.size,
                 expected_duration=getattr(stream, "expected_duration", None)
                 or getattr(call, "recording_duration", None),
                 expected_size=getattr(stream, "expected_size", None)

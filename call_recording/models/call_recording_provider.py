@@ -1,3 +1,16 @@
+"""A telephony provider account: its settings, its adapter, its import runs.
+
+Why one file of about 530 lines: an account is its configuration (some
+130 lines of field declarations: credentials, webhook, schedule, limits)
+and the run that uses it, whose lock, state, alerts and commits read and
+write those fields and nothing else; the protocol is already elsewhere
+(``lib/providers``, ``lib/sync_engine.py``), the storing of what a run
+reads is the sink (``call_recording_provider_sink.py``), agents are
+``call_recording_provider_user.py``, webhook deliveries
+``call_recording_webhook_event.py`` and the Push API's integration users
+``call_recording_push.py``.
+"""
+
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta

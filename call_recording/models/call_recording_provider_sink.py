@@ -1,4 +1,15 @@
-"""The Odoo side of a sync: stores what the engine reads, and commits it."""
+"""The Odoo side of a sync: stores what the engine reads, and commits it.
+
+Why one file of about 540 lines: :class:`ProviderSink` is one
+implementation of one interface (``lib/sync_engine.py``'s ``SyncSink``:
+calls, issues, rechecks, audio, webhooks, the run's log) sharing one
+state (the account, the run's log, the deadline, the commit pacing);
+split, every part would need that state and the interface would be read
+in several places.  What it stores goes through the models' own homes:
+the upsert (``call_recording_import.py``), agents
+(``call.recording.provider.user``), recording files
+(``call.recording.file``).
+"""
 
 import contextlib
 import hashlib

@@ -16,34 +16,17 @@ notification in the web client at once (the screen pop, Odoo's bus).
 """
 
 import logging
-from datetime import UTC, datetime
-
-import psycopg2
-import psycopg2.errorcodes
+from datetime import UTC
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger
 
 from ..lib import phone as phone_lib
-from ..lib.providers.base import ProviderCall
+from ..lib import push as push_lib
 from . import evidence
-from .call_recording import DIRECTIONS
-from .call_recording_push import EMAIL_RE, MAX_TEXT, PushBusy
+from .call_recording_push import DIRECTION_KEYS
 
 _logger = logging.getLogger(__name__)
 
-#: Every key ``reserve_call`` accepts.
-RESERVE_FIELDS = (
-    "provider",
-    "external_id",
-    "direction",
-    "start",
-    "caller_number",
-    "callee_number",
-    "agent_email",
-    "agent_external_id",
-    "agent_name",
-)
 #: The bus notification of a call that starts (the web client's screen pop).
 CALL_START_NOTIFICATION = "call_recording/call_start"
 
@@ -98,67 +81,27 @@ class CallRecording(models.Model):
     @api.model
     def _reserve_call(self, vals):
         self._push_check_user()
-        errors = {}
-        for key in sorted(set(vals) - set(RESERVE_FIELDS)):
-            errors[str(key)[:MAX_TEXT]] = self.env._("unknown field")
-        provider = self._push_provider(vals.get("provider"), errors, any_type=True)
-        external_id = self._push_text(vals, "external_id", errors, required=True)
-        direction = self._push_choice(vals, "direction", DIRECTIONS, "inbound", errors)
-        start = datetime.now(UTC).replace(microsecond=0)
-        if vals.get("start") not in (None, False, ""):
-            start = self._push_start(vals.get("start"), errors)
-        caller = self._push_number(vals, "caller_number", errors)
-        callee = self._push_number(vals, "callee_number", errors)
-        email = self._push_text(vals, "agent_email", errors)
-        if email and not EMAIL_RE.match(email):
-            errors["agent_email"] = self.env._("is not an e-mail address")
-        agent_external_id = self._push_text(vals, "agent_external_id", errors)
-        agent_name = self._push_text(vals, "agent_name", errors)
-        if errors:
-            raise self._push_error(errors)
-        pcall = ProviderCall(
-            external_id=external_id,
-            start=start,
-            direction=direction,
-            state="in_progress",
-            caller_number=caller,
-            callee_number=callee,
-            agent_email=email.lower() if email else None,
-            agent_external_id=agent_external_id,
-            agent_name=agent_name,
+        reader = push_lib.Reader(vals, self.env._)
+        reader.unknown(push_lib.RESERVE_FIELDS)
+        provider = self._push_provider(reader, any_type=True)
+        pcall = push_lib.read_reservation(reader, DIRECTION_KEYS)
+        self._push_check(reader)
+        # the same call reserved twice at the same moment: the other request
+        # stored it; this one is run again and finds it
+        return self._push_once(
+            provider,
+            pcall,
+            lambda: self._reserve_store(provider, pcall),
+            self.env._(
+                "another request is reserving this call right now; nothing was "
+                "changed by this one. Send it again."
+            ),
+            self.env._("is being reserved by another request right now; send it again"),
         )
-        try:
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                return self._reserve_store(provider, pcall)
-        except psycopg2.IntegrityError as exc:
-            if exc.pgcode != psycopg2.errorcodes.UNIQUE_VIOLATION:
-                raise
-            # the same call reserved twice at the same moment: the other
-            # request stored it; this one is run again and finds it
-            raise PushBusy(
-                self.env._(
-                    "another request is reserving this call right now; nothing was "
-                    "changed by this one. Send it again."
-                ),
-                {
-                    "external_id": self.env._(
-                        "is being reserved by another request right now; send it again"
-                    )
-                },
-            ) from exc
 
     @api.model
     def _reserve_store(self, provider, pcall):
-        # sudo: integration users read no call; the call of this account and
-        # id (the only one that can match) is looked up as the system.
-        call = (
-            self.sudo()
-            .with_context(active_test=False)
-            .search(
-                [("provider_id", "=", provider.id), ("external_id", "=", pcall.external_id)],
-                limit=1,
-            )
-        )
+        call = self._push_existing(provider, pcall.external_id)
         result = "unchanged"
         if call:
             changes = {}

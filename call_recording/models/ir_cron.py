@@ -1,6 +1,6 @@
 from odoo import models
 
-from .call_recording_compliance import MANUAL_RUN
+from .call_recording_purge import MANUAL_RUN
 
 
 class IrCron(models.Model):

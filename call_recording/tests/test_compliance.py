@@ -478,6 +478,9 @@ class TestHandOverLink(HttpCase, ComplianceCommon):
         log = self._logs()
         self.assertEqual((log.access_type, log.user_id), ("handover", self.customer_user))
         self.assertEqual(log.call_reference, self.request.name)
+        # where from: the route hands the request's address to the model's log
+        self.assertEqual(log.ip_address, "127.0.0.1")
+        self.assertTrue(log.user_agent)
         self.assertEqual(self.request.download_count, 1)
 
     def test_wrong_token(self):

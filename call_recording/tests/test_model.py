@@ -74,6 +74,24 @@ class TestCallModel(CallRecordingCommon):
         after = [int(name.rsplit("/", 1)[1]) for name in [*calls.mapped("name"), alone.name]]
         self.assertEqual(after, list(range(numbers[-1] + 1, numbers[-1] + 7)))
 
+    def test_references_of_a_batch_with_nothing_cached(self):
+        """The numbers of a batch are kept even when reading the sequence's prefix
+        queries the database (a new transaction: every call was named "New" and the
+        import's batch refused as duplicates)."""
+        year = fields.Date.today().year
+        sequence = self.env["ir.sequence"].search([("code", "=", "call.recording")], limit=1)
+        self.env.invalidate_all()
+        names = self.env["call.recording"]._next_references(sequence, 3)
+        self.assertEqual(len(names), 3)
+        for name in names:
+            self.assertRegex(name, rf"^CR/{year}/\d{{6}}$")
+        self.env.invalidate_all()
+        calls = self.env["call.recording"].create(
+            [{"direction": "inbound", "caller_number": f"+3630123460{i}"} for i in range(2)]
+        )
+        self.assertEqual(len(set(calls.mapped("name"))), 2)
+        self.assertNotIn(self.env._("New"), calls.mapped("name"))
+
     def test_reference_unique(self):
         call = self._call(self.agent_a, "+36301234567")
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):

@@ -744,14 +744,14 @@ class TestPushApi(CallRecordingCommon, HttpCase):
         """A delivery still colliding after Odoo's own retries: 503, Retry-After, JSON."""
         from odoo.exceptions import ConcurrencyError  # noqa: PLC0415
 
-        from ..controllers.push import busy_response  # noqa: PLC0415
         from ..models.call_recording_push import PushBusy  # noqa: PLC0415
+        from ..models.ir_http import push_error_response  # noqa: PLC0415
 
         busy = PushBusy("another delivery is being stored", {"external_id": "send it again"})
         self.assertIsInstance(busy, ConcurrencyError, "Odoo must run the request again")
         self.assertEqual((busy.status, busy.http_status), (503, 503))
         self.assertTrue(str(busy).startswith("Busy:"), "the XML-RPC examples look for it")
-        response = busy_response(busy)
+        response = push_error_response(busy)
         self.assertEqual(response.status_code, 503)
         self.assertEqual(response.headers["Retry-After"], "2")
         body = json.loads(response.get_data())

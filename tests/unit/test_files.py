@@ -126,3 +126,20 @@ def test_remove_stale_parts_keeps_fresh_downloads(tmp_path):
     assert files.remove_stale_parts(str(tmp_path), older_than_seconds=3600, now=now) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["call-audio-new.part", "keep.txt"]
     assert files.remove_stale_parts(str(tmp_path / "missing")) == 0
+
+
+def test_reading_counts_keeps_the_head_and_stops_at_the_limit():
+    """One way to read a recording in chunks: spooling, downloads, the Push API's check."""
+    data = bytes(range(256)) * 40
+    reading = files.Reading(io.BytesIO(data), max_size=len(data), head_size=20, chunk_size=1000)
+    assert b"".join(reading) == data
+    assert (reading.size, reading.head) == (len(data), data[:20])
+
+    class TooLarge(ValueError):
+        pass
+
+    reading = files.Reading(io.BytesIO(data), max_size=2500, too_large=TooLarge, chunk_size=1000)
+    read = []
+    with pytest.raises(TooLarge, match="larger than the limit of 2500 bytes"):
+        read.extend(reading)
+    assert len(read) == 2, "reading stops at the chunk over the limit"

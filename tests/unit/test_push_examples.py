@@ -9,6 +9,7 @@ import importlib.util
 import io
 import json
 import re
+import sys
 import threading
 import xmlrpc.client
 from pathlib import Path
@@ -20,6 +21,10 @@ EXAMPLES = REPO / "examples"
 
 
 def _load(path, name):
+    """An example as a module; what it imports from its own folder (``push_cli``) too,
+    as when it runs."""
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
     loader = importlib.machinery.SourceFileLoader(name, str(path))
     spec = importlib.util.spec_from_loader(name, loader)
     module = importlib.util.module_from_spec(spec)
