@@ -707,6 +707,9 @@ class CallRecordingReport(models.Model):
 
         def breakdown(rows, label):
             names = label([key for key, *_rest in rows])
+            # most calls first; among equals, the known before "Unknown", then by name
+            order = sorted(range(len(rows)), key=lambda i: (-rows[i][1], not rows[i][0], names[i]))
+            rows, names = [rows[i] for i in order], [names[i] for i in order]
             return [
                 {
                     "key": key.id if isinstance(key, models.BaseModel) else key,
