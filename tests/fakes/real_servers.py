@@ -150,15 +150,19 @@ class _Daemon(ServedFolder):
         except OSError:
             return ""
 
-    def stop(self):
+    def _terminate(self, seconds=10):
+        """End the server process: SIGTERM, SIGKILL after ``seconds``."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(seconds)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+
+    def stop(self):
+        self._terminate()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -537,11 +541,4 @@ class SeaweedFSServer(_Daemon):
 
     def pause(self):
         """Stop the server but keep its data (:meth:`start` brings it back)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
+        self._terminate(30)
