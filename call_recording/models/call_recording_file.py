@@ -205,18 +205,10 @@ class CallRecordingFile(models.AbstractModel):
             # garbage collection removed it meanwhile.
             if os.path.exists(path):
                 return fname
-            raise UserError(
-                self.env._("%(name)s was not stored: its data is gone.", name=attachment.name)
-            )
+            raise self._data_gone_error(attachment)
         if os.path.exists(path):
             if not files_lib.same_content(path, spooled.path):
-                raise UserError(
-                    self.env._(
-                        "%(name)s was not stored: a different file with the same SHA-1 "
-                        "is stored already.",
-                        name=attachment.name,
-                    )
-                )
+                raise self._other_content_error(attachment)
             spooled.discard()
         else:
             files_lib.place(spooled.path, path)
@@ -224,6 +216,21 @@ class CallRecordingFile(models.AbstractModel):
                 # in case the transaction aborts, Odoo's garbage collection removes it
                 attachment._mark_for_gc(fname)
         return fname
+
+    def _data_gone_error(self, attachment):
+        """The refusal to store ``attachment`` when its spooled bytes are gone."""
+        return UserError(
+            self.env._("%(name)s was not stored: its data is gone.", name=attachment.name)
+        )
+
+    def _other_content_error(self, attachment):
+        """The refusal to store ``attachment`` over other bytes with the same SHA-1."""
+        return UserError(
+            self.env._(
+                "%(name)s was not stored: a different file with the same SHA-1 is stored already.",
+                name=attachment.name,
+            )
+        )
 
     # ------------------------------------------------------------------
     # Open

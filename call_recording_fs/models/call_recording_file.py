@@ -171,11 +171,7 @@ class CallRecordingFile(models.AbstractModel):
             stored = self._object_size(fs, key)
             if stored is None:
                 if not os.path.exists(spooled.path):
-                    raise UserError(
-                        self.env._(
-                            "%(name)s was not stored: its data is gone.", name=attachment.name
-                        )
-                    )
+                    raise self._data_gone_error(attachment)
                 # Marked first (committed on its own): should this
                 # transaction abort, fs_attachment's garbage collection
                 # removes the object.
@@ -198,13 +194,7 @@ class CallRecordingFile(models.AbstractModel):
                 with fs.open(key, "rb", block_size=objects.BLOCK_SIZE) as fp:
                     size, sha1, sha256 = objects.digests(fp)
                 if (size, sha1, sha256) != (spooled.size, spooled.sha1, spooled.sha256):
-                    raise UserError(
-                        self.env._(
-                            "%(name)s was not stored: a different file with the same SHA-1 "
-                            "is stored already.",
-                            name=attachment.name,
-                        )
-                    )
+                    raise self._other_content_error(attachment)
         spooled.discard()
         storage_id = Storage.get_id_by_code(code)
         # fs_attachment's own columns, as its create() sets them (the file
