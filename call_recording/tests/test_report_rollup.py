@@ -591,24 +591,7 @@ class TestReportTotalsImport(ProviderCommon):
         self.manager.tz = TZ
         report = self.env["call.recording.report"].with_user(self.manager).with_context(tz=TZ)
         before = report._read_group([], [], ["__count"])[0][0]
-        fake = self.fakes["twilio"]
-        fake.add_call(
-            start=self.ago(hours=5),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            duration=61,
-            audio=self.audio_1,
-        )
-        fake.add_call(
-            start=self.ago(hours=4),
-            direction="outbound",
-            caller="+3615550100",
-            callee="+36209997777",
-            duration=0,
-            state="missed",
-            audio=None,
-        )
+        self._add_calls("twilio")
         log = self.providers["twilio"]._sync(trigger="manual")
         self.assertEqual(log.state, "done", log.error)
         self.assertTrue(report._rollup_source([], ["state"], ["__count"]))
