@@ -433,6 +433,11 @@ class Recorder:
 
 def queries(envs):
     """[(key, label, user, function)] of every query of the analysis and the dashboard."""
+    # the dashboard's own KPIs
+    from odoo.addons.call_recording.report.call_recording_report import (  # noqa: PLC0415
+        KPI_AGGREGATES as kpis,
+    )
+
     report = envs["manager"]["call.recording.report"]
     month = report._period_bounds("month", 1)
     quarter = report._period_bounds("quarter", 1)
@@ -442,15 +447,6 @@ def queries(envs):
 
     month_label = f"{month[0]:%Y-%m}"
     quarter_label = f"{quarter[0]:%Y-%m}..{quarter[1] - timedelta(days=1):%Y-%m}"
-    kpis = [
-        "__count",
-        "answered_count:sum",
-        "missed_count:sum",
-        "recorded_count:sum",
-        "duration_minutes:sum",
-        "duration_avg:avg",
-        "duration_max:max",
-    ]
     by_month_agent = (["date:month", "user_id"], ["__count", "duration_minutes:sum"])
     heat = (["weekday", "hour"], ["__count"])
     graph = (["date:day", "direction"], ["__count"])
