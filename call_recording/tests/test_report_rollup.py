@@ -105,16 +105,8 @@ class RollupCommon(CallRecordingCommon):
             (cls.manager_b, cls.company_b, "inbound", "failed", 0, "2026-04-10 22:15:00"),
         ]
         calls = cls.env["call.recording"]
-        for agent, company, direction, state, seconds, start in seed:
-            calls |= cls._call(
-                agent,
-                "+36301112222" if direction != "internal" else "101",
-                company=company,
-                direction=direction,
-                state=state,
-                duration=seconds,
-                start_datetime=start,
-            )
+        for agent, company, *row in seed:
+            calls |= cls._seeded_call((agent, *row), company=company)
         calls[1].outcome_id = cls.outcome
         # facts of a call are the system's to change (the evidence writer)
         evidence.writer(calls[3]).callee_number = "+3615550199"  # on the listed line
