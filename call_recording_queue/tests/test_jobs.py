@@ -5,7 +5,8 @@ from odoo.tests import HttpCase, tagged
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 from odoo.addons.call_recording.models.call_recording_provider import SYNC_LOCK_KEY
 from odoo.addons.call_recording.models.call_recording_provider_sink import ProviderSink
-from odoo.addons.call_recording.tests.provider_common import ProviderCommon, sha256
+from odoo.addons.call_recording.tests.common import sha256
+from odoo.addons.call_recording.tests.provider_common import ProviderCommon
 from odoo.addons.call_recording_queue.models.call_recording_provider import DOWNLOAD_LOCK_KEY
 from odoo.addons.call_recording_queue.tests.common import (
     Killed,
