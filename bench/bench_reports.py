@@ -656,7 +656,8 @@ def write_costs(registry, people, uid):
                 for label, statement in steps:
                     took.setdefault((label, enabled), []).append(timed(statement))
                 started = time.perf_counter()
-                env["call.recording"].create(vals)
+                # copies: create() adds the reference to the values it is given
+                env["call.recording"].create([dict(v) for v in vals])
                 env.flush_all()
                 took.setdefault((orm, enabled), []).append((time.perf_counter() - started) * 1000)
                 if enabled:
