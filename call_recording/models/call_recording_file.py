@@ -176,6 +176,19 @@ class CallRecordingFile(models.AbstractModel):
         return mark
 
     @api.model
+    def _hold_content(self, fname):
+        """Hold the content stored as ``fname`` until this transaction ends.
+
+        A deletion of this content that was committed meanwhile leaves it
+        alone (_remove_unused).  Shared: transactions storing the same
+        content do not wait for each other, only for a deletion that is
+        removing it right now.
+        """
+        self.env.cr.execute(
+            SQL("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", FILE_LOCK_KEY, fname)
+        )
+
+    @api.model
     def _place(self, attachment, spooled, gc_marked=False):
         """Storage primitive: put ``spooled``'s bytes where ``attachment`` keeps them.
 
@@ -191,13 +204,7 @@ class CallRecordingFile(models.AbstractModel):
             spooled.discard()
             return None
         fname = f"{spooled.sha1[:2]}/{spooled.sha1}"
-        # Held until this transaction ends: a deletion of this content that
-        # was committed meanwhile leaves the file alone (_remove_unused).
-        # Shared: transactions storing the same content do not wait for
-        # each other, only for a deletion that is removing it right now.
-        self.env.cr.execute(
-            SQL("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", FILE_LOCK_KEY, fname)
-        )
+        self._hold_content(fname)
         path = attachment._full_path(fname)
         if not os.path.exists(spooled.path):
             # Moved into place by an attempt rolled back since (a batch of
