@@ -23,8 +23,8 @@ Usage: bench/bench_audio_object_storage.py [--mb 50] [--runs 3] [--keep-db]
 """
 
 import argparse
+import functools
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -134,10 +134,7 @@ def measure(args, data_dir, s3):
             ),
         ]
     results = route.measure_cases(cases, args.runs, data_dir)
-
-    def med(label, key):
-        return statistics.median(r[key] for r in results[label])
-
+    med = functools.partial(route.median, results)
     print(
         f"\n{args.mb} MiB WAV, {args.runs} runs per case (fresh server each), medians; "
         "cold: the server's first request for it, warm: the same request again;\n"

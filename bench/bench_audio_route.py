@@ -26,6 +26,7 @@ Usage: bench/bench_audio_route.py [--mb 50] [--runs 3] [--keep-db]
 """
 
 import argparse
+import functools
 import hashlib
 import os
 import statistics
@@ -242,6 +243,11 @@ def access_log_counts(call_id):
     return dict(line.split("|") for line in result.stdout.split())
 
 
+def median(results, label, key):
+    """The median of ``key`` over the runs of case ``label``."""
+    return statistics.median(r[key] for r in results[label])
+
+
 def measure_cases(cases, runs, data_dir):
     """Each case ``runs`` times on a fresh server, then once more on the warm one.
 
@@ -343,10 +349,7 @@ def main():  # noqa: PLR0915 one linear benchmark script
             server.stop()
         logged_after = access_log_counts(ids["call"])
         almost_all_ok = almost_all["sha256"] == expected_digest(wav, 1, file_size - 1)
-
-        def med(label, key):
-            return statistics.median(r[key] for r in results[label])
-
+        med = functools.partial(median, results)
         print(
             f"\n{args.mb} MiB WAV, {args.runs} runs per URL (fresh server each), medians; "
             "x = ours / baseline (full file: /web/content; Range: /web/content Range);\n"
