@@ -23,11 +23,9 @@ Usage: bench/bench_audio_object_storage.py [--mb 50] [--runs 3] [--keep-db]
 """
 
 import argparse
+import functools
 import json
-import shutil
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,8 +34,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 import bench_audio_route as route  # noqa: E402
-import devenv  # noqa: E402
-from benchlib import ensure_odoo_python, install, odoo_args  # noqa: E402
+from benchlib import ensure_odoo_python, odoo_registry, throwaway_database  # noqa: E402
 
 DB = "crbench_s3"
 RANGE = route.RANGE
@@ -45,58 +42,50 @@ RANGE = route.RANGE
 
 def prepare(data_dir, wav, s3):
     """The two calls (filestore, then object storage); returns their ids and where they are."""
-    import odoo  # noqa: PLC0415
-    from odoo import api  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
+    with odoo_registry(DB, data_dir) as registry, registry.cursor() as cr:
+        import odoo  # noqa: PLC0415
+        from odoo import api  # noqa: PLC0415
 
-    config.parse_config(["-d", DB, *odoo_args(data_dir)], setup_logging=True)
-    registry = Registry(DB)
-    try:
-        with registry.cursor() as cr:
-            env = api.Environment(cr, odoo.SUPERUSER_ID, {})
-            admin = env.ref("base.user_admin")
-            Call = env["call.recording"].with_user(admin)
-            vals = {
-                "caller_number": "+36301234567",
-                "callee_number": "+3615550100",
-                "duration": 3300,
-                "user_id": admin.id,
+        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
+        admin = env.ref("base.user_admin")
+        Call = env["call.recording"].with_user(admin)
+        vals = {
+            "caller_number": "+36301234567",
+            "callee_number": "+3615550100",
+            "duration": 3300,
+            "user_id": admin.id,
+        }
+        in_filestore = Call.create(dict(vals))
+        with open(wav, "rb") as fp:
+            in_filestore._set_audio_stream(fp)
+        storage = env["fs.storage"].create(
+            {
+                "name": "Recordings (SeaweedFS)",
+                "code": "recordings_s3",
+                "protocol": "s3",
+                "options": json.dumps(s3.s3_options()),
+                "directory_path": s3.bucket,
             }
-            in_filestore = Call.create(dict(vals))
-            with open(wav, "rb") as fp:
-                in_filestore._set_audio_stream(fp)
-            storage = env["fs.storage"].create(
-                {
-                    "name": "Recordings (SeaweedFS)",
-                    "code": "recordings_s3",
-                    "protocol": "s3",
-                    "options": json.dumps(s3.s3_options()),
-                    "directory_path": s3.bucket,
-                }
-            )
-            storage.action_store_call_recordings()
-            in_bucket = Call.create(dict(vals))
-            started = time.perf_counter()
-            with open(wav, "rb") as fp:
-                in_bucket._set_audio_stream(fp)
-            upload = time.perf_counter() - started
-            env.flush_all()
-            figures = {
-                "filestore": in_filestore.id,
-                "object": in_bucket.id,
-                "filestore_fname": in_filestore._get_audio_attachment().store_fname,
-                "object_fname": in_bucket._get_audio_attachment().store_fname,
-                "upload_s": upload,
-            }
-            cr.commit()
-            return figures
-    finally:
-        odoo.sql_db.close_db(DB)
-        Registry.delete(DB)
+        )
+        storage.action_store_call_recordings()
+        in_bucket = Call.create(dict(vals))
+        started = time.perf_counter()
+        with open(wav, "rb") as fp:
+            in_bucket._set_audio_stream(fp)
+        upload = time.perf_counter() - started
+        env.flush_all()
+        figures = {
+            "filestore": in_filestore.id,
+            "object": in_bucket.id,
+            "filestore_fname": in_filestore._get_audio_attachment().store_fname,
+            "object_fname": in_bucket._get_audio_attachment().store_fname,
+            "upload_s": upload,
+        }
+        cr.commit()
+        return figures
 
 
-def main():  # noqa: PLR0915 one linear benchmark script
+def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=50, help="size of the recording in MiB")
     parser.add_argument("--runs", type=int, default=3)
@@ -106,110 +95,82 @@ def main():  # noqa: PLR0915 one linear benchmark script
     from fakes.real_servers import SeaweedFSServer  # noqa: PLC0415
 
     route.DB = DB  # route.Server serves this database
-    data_dir = tempfile.mkdtemp(prefix="crbench-s3-")
     s3 = SeaweedFSServer().start()
     try:
-        started = time.perf_counter()
-        install(DB, data_dir, "call_recording_fs")
-        print(f"Installed call_recording_fs in {time.perf_counter() - started:.0f} s.", flush=True)
-        wav = Path(data_dir) / "big.wav"
-        full_digest = route.write_wav(wav, args.mb)
-        file_size = wav.stat().st_size
-        ids = prepare(data_dir, wav, s3)
-        print(
-            f"Recording: {file_size:,} bytes; call {ids['filestore']} in the filestore "
-            f"({ids['filestore_fname']}), call {ids['object']} in SeaweedFS "
-            f"({ids['object_fname']}, uploaded in {ids['upload_s']:.2f} s).",
-            flush=True,
-        )
-        byte_range = {"Range": f"bytes={RANGE[0]}-{RANGE[1]}"}
-        range_digest = route.expected_digest(wav, *RANGE)
-        # (label, path, headers, expected status, expected digest, baseline label)
-        cases = []
-        for kind in ("filestore", "object"):
-            path = f"/call_recording/{ids[kind]}/audio"
-            base = None if kind == "filestore" else "filestore"
-            cases += [
-                (f"{kind}, play", path, None, 200, full_digest, base and f"{base}, play"),
-                (
-                    f"{kind}, Range 64 KiB",
-                    path,
-                    byte_range,
-                    206,
-                    range_digest,
-                    base and f"{base}, Range 64 KiB",
-                ),
-            ]
-        results = {}
-        for label, path, headers, status, digest, _base in cases:
-            runs = []
-            for _n in range(args.runs):
-                server = route.Server(data_dir)
-                try:
-                    run = server.download(path, headers)
-                    # the same request again on the now warm server
-                    warm = server.download(path, headers)
-                finally:
-                    server.stop()
-                run.update({f"warm_{key}": value for key, value in warm.items()})
-                if run["status"] != status or run["sha256"] != digest:
-                    print(
-                        f"  ! {label}: status {run['status']} (expected {status}), "
-                        f"{run['bytes']:,} bytes, content matches: {run['sha256'] == digest}"
-                    )
-                runs.append(run)
-            results[label] = runs
-            print(
-                f"measured {label}: status {runs[0]['status']}, {runs[0]['bytes']:,} bytes, "
-                f"content ok: {all(r['sha256'] == digest for r in runs)}, "
-                f"{runs[0]['content_range'] or ''}",
-                flush=True,
-            )
-
-        def med(label, key):
-            return statistics.median(r[key] for r in results[label])
-
-        print(
-            f"\n{args.mb} MiB WAV, {args.runs} runs per case (fresh server each), medians; "
-            "cold: the server's first request for it, warm: the same request again;\n"
-            "x = object storage / filestore (MB/s x: throughput ratio); peak: growth of "
-            "the server's VmHWM during that request."
-        )
-        header = (
-            f"{'case':24} {'status':>6} {'TTFB ms':>8} {'total s':>8} {'MB/s':>6} "
-            f"{'peak KiB':>9} {'warm TTFB':>9} {'warm s':>7} {'warm MB/s':>9} {'warm peak':>9} "
-            f"{'TTFB x':>7} {'MB/s x':>7} {'wTTFB x':>8} {'wMB/s x':>8}"
-        )
-        print(header)
-        print("-" * len(header))
-        for label, _path, _headers, _status, _digest, base in cases:
-            size = med(label, "bytes")
-            ttfb, total, peak = (med(label, k) for k in ("ttfb_ms", "total_s", "peak_growth"))
-            wttfb, wtotal, wpeak = (
-                med(label, k) for k in ("warm_ttfb_ms", "warm_total_s", "warm_peak_growth")
-            )
-            ref = base or label
-            ratios = (
-                f"{ttfb / med(ref, 'ttfb_ms'):7.2f} {med(ref, 'total_s') / total:7.2f} "
-                f"{wttfb / med(ref, 'warm_ttfb_ms'):8.2f} "
-                f"{med(ref, 'warm_total_s') / wtotal:8.2f}"
-            )
-            print(
-                f"{label:24} {results[label][0]['status']:>6} {ttfb:8.1f} {total:8.3f} "
-                f"{size / 1e6 / total:6.0f} {peak * 1024:9.0f} {wttfb:9.1f} {wtotal:7.3f} "
-                f"{size / 1e6 / wtotal:9.0f} {wpeak * 1024:9.0f} {ratios}"
-            )
-        print("\nVmHWM growth per run (cold, warm), KiB:")
-        for label, runs in results.items():
-            peaks = [
-                (round(r["peak_growth"] * 1024), round(r["warm_peak_growth"] * 1024)) for r in runs
-            ]
-            print(f"  {label:24} {peaks}")
+        with throwaway_database(DB, "crbench-s3-", "call_recording_fs", args.keep_db) as data_dir:
+            measure(args, data_dir, s3)
     finally:
         s3.stop()
-        if not args.keep_db:
-            devenv.drop_database(DB)
-        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def measure(args, data_dir, s3):
+    """Both cases on the two calls, and the table."""
+    wav = Path(data_dir) / "big.wav"
+    full_digest = route.write_wav(wav, args.mb)
+    file_size = wav.stat().st_size
+    ids = prepare(data_dir, wav, s3)
+    print(
+        f"Recording: {file_size:,} bytes; call {ids['filestore']} in the filestore "
+        f"({ids['filestore_fname']}), call {ids['object']} in SeaweedFS "
+        f"({ids['object_fname']}, uploaded in {ids['upload_s']:.2f} s).",
+        flush=True,
+    )
+    byte_range = {"Range": f"bytes={RANGE[0]}-{RANGE[1]}"}
+    range_digest = route.expected_digest(wav, *RANGE)
+    # (label, path, headers, expected status, expected digest, baseline label)
+    cases = []
+    for kind in ("filestore", "object"):
+        path = f"/call_recording/{ids[kind]}/audio"
+        base = None if kind == "filestore" else "filestore"
+        cases += [
+            (f"{kind}, play", path, None, 200, full_digest, base and f"{base}, play"),
+            (
+                f"{kind}, Range 64 KiB",
+                path,
+                byte_range,
+                206,
+                range_digest,
+                base and f"{base}, Range 64 KiB",
+            ),
+        ]
+    results = route.measure_cases(cases, args.runs, data_dir)
+    med = functools.partial(route.median, results)
+    print(
+        f"\n{args.mb} MiB WAV, {args.runs} runs per case (fresh server each), medians; "
+        "cold: the server's first request for it, warm: the same request again;\n"
+        "x = object storage / filestore (MB/s x: throughput ratio); peak: growth of "
+        "the server's VmHWM during that request."
+    )
+    header = (
+        f"{'case':24} {'status':>6} {'TTFB ms':>8} {'total s':>8} {'MB/s':>6} "
+        f"{'peak KiB':>9} {'warm TTFB':>9} {'warm s':>7} {'warm MB/s':>9} {'warm peak':>9} "
+        f"{'TTFB x':>7} {'MB/s x':>7} {'wTTFB x':>8} {'wMB/s x':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for label, _path, _headers, _status, _digest, base in cases:
+        size = med(label, "bytes")
+        ttfb, total, peak = (med(label, k) for k in ("ttfb_ms", "total_s", "peak_growth"))
+        wttfb, wtotal, wpeak = (
+            med(label, k) for k in ("warm_ttfb_ms", "warm_total_s", "warm_peak_growth")
+        )
+        ref = base or label
+        ratios = (
+            f"{ttfb / med(ref, 'ttfb_ms'):7.2f} {med(ref, 'total_s') / total:7.2f} "
+            f"{wttfb / med(ref, 'warm_ttfb_ms'):8.2f} "
+            f"{med(ref, 'warm_total_s') / wtotal:8.2f}"
+        )
+        print(
+            f"{label:24} {results[label][0]['status']:>6} {ttfb:8.1f} {total:8.3f} "
+            f"{size / 1e6 / total:6.0f} {peak * 1024:9.0f} {wttfb:9.1f} {wtotal:7.3f} "
+            f"{size / 1e6 / wtotal:9.0f} {wpeak * 1024:9.0f} {ratios}"
+        )
+    print("\nVmHWM growth per run (cold, warm), KiB:")
+    for label, runs in results.items():
+        peaks = [
+            (round(r["peak_growth"] * 1024), round(r["warm_peak_growth"] * 1024)) for r in runs
+        ]
+        print(f"  {label:24} {peaks}")
 
 
 if __name__ == "__main__":

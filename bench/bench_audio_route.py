@@ -26,13 +26,12 @@ Usage: bench/bench_audio_route.py [--mb 50] [--runs 3] [--keep-db]
 """
 
 import argparse
+import functools
 import hashlib
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import wave
 from pathlib import Path
@@ -40,8 +39,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "bench"))
+import benchlib  # noqa: E402
 import devenv  # noqa: E402
-from benchlib import ensure_odoo_python, install, odoo_args  # noqa: E402
+from benchlib import ensure_odoo_python, odoo_args  # noqa: E402
 
 DB = "crbench_audio"
 RANGE = (25_000_000, 25_065_535)
@@ -64,60 +64,52 @@ def write_wav(path, megabytes):
 
 def prepare(data_dir, wav):
     """The call with the recording, and the baseline attachment; returns their ids."""
-    import odoo  # noqa: PLC0415
-    from odoo import api  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
+    with benchlib.odoo_registry(DB, data_dir) as registry, registry.cursor() as cr:
+        import odoo  # noqa: PLC0415
+        from odoo import api  # noqa: PLC0415
 
-    config.parse_config(["-d", DB, *odoo_args(data_dir)], setup_logging=True)
-    registry = Registry(DB)
-    try:
-        with registry.cursor() as cr:
-            env = api.Environment(cr, odoo.SUPERUSER_ID, {})
-            admin = env.ref("base.user_admin")
-            call = (
-                env["call.recording"]
+        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
+        admin = env.ref("base.user_admin")
+        call = (
+            env["call.recording"]
+            .with_user(admin)
+            .create(
+                {
+                    "caller_number": "+36301234567",
+                    "callee_number": "+3615550100",
+                    "duration": 3300,
+                    "user_id": admin.id,
+                }
+            )
+        )
+        with open(wav, "rb") as fp:
+            audio = call._set_audio_stream(fp)
+        with open(wav, "rb") as fp:
+            plain = (
+                env["ir.attachment"]
                 .with_user(admin)
                 .create(
                     {
-                        "caller_number": "+36301234567",
-                        "callee_number": "+3615550100",
-                        "duration": 3300,
-                        "user_id": admin.id,
+                        "name": "same.wav",
+                        "raw": fp.read(),
+                        "mimetype": "audio/wav",
+                        "public": False,
                     }
                 )
             )
-            with open(wav, "rb") as fp:
-                audio = call._set_audio_stream(fp)
-            with open(wav, "rb") as fp:
-                plain = (
-                    env["ir.attachment"]
-                    .with_user(admin)
-                    .create(
-                        {
-                            "name": "same.wav",
-                            "raw": fp.read(),
-                            "mimetype": "audio/wav",
-                            "public": False,
-                        }
-                    )
-                )
-            env.flush_all()
-            figures = {
-                "call": call.id,
-                "audio_attachment": audio.id,
-                "plain": plain.id,
-                "audio_file": audio.sudo().store_fname,
-                "plain_file": plain.sudo().store_fname,
-                "audio_size": call.audio_size,
-                "plain_res_model": plain.res_model,
-                "plain_create_uid": plain.create_uid.login,
-            }
-            cr.commit()
-            return figures
-    finally:
-        odoo.sql_db.close_db(DB)
-        Registry.delete(DB)
+        env.flush_all()
+        figures = {
+            "call": call.id,
+            "audio_attachment": audio.id,
+            "plain": plain.id,
+            "audio_file": audio.sudo().store_fname,
+            "plain_file": plain.sudo().store_fname,
+            "audio_size": call.audio_size,
+            "plain_res_model": plain.res_model,
+            "plain_create_uid": plain.create_uid.login,
+        }
+        cr.commit()
+        return figures
 
 
 def proc_status(pid):
@@ -251,6 +243,49 @@ def access_log_counts(call_id):
     return dict(line.split("|") for line in result.stdout.split())
 
 
+def median(results, label, key):
+    """The median of ``key`` over the runs of case ``label``."""
+    return statistics.median(r[key] for r in results[label])
+
+
+def measure_cases(cases, runs, data_dir):
+    """Each case ``runs`` times on a fresh server, then once more on the warm one.
+
+    ``cases`` are tuples (label, path, headers, expected status, expected
+    digest, baseline label); returns the figures of the runs by label, those
+    of the warm request prefixed ``warm_``, the server's RSS after its
+    start-up as ``server_rss``.
+    """
+    results = {}
+    for label, path, headers, status, digest, _base in cases:
+        measured = []
+        for _n in range(runs):
+            server = Server(data_dir)
+            try:
+                server_rss = proc_status(server.proc.pid)["VmRSS"]
+                run = server.download(path, headers)
+                # the same request again on the now warm server
+                warm = server.download(path, headers)
+            finally:
+                server.stop()
+            run.update({f"warm_{key}": value for key, value in warm.items()})
+            run["server_rss"] = server_rss
+            if run["status"] != status or run["sha256"] != digest:
+                print(
+                    f"  ! {label}: status {run['status']} (expected {status}), "
+                    f"{run['bytes']:,} bytes, content matches: {run['sha256'] == digest}"
+                )
+            measured.append(run)
+        results[label] = measured
+        print(
+            f"measured {label}: status {measured[0]['status']}, {measured[0]['bytes']:,} bytes, "
+            f"content ok: {all(r['sha256'] == digest for r in measured)}, "
+            f"{measured[0]['content_type']}, {measured[0]['content_range'] or ''}",
+            flush=True,
+        )
+    return results
+
+
 def main():  # noqa: PLR0915 one linear benchmark script
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=50, help="size of the recording in MiB")
@@ -258,11 +293,7 @@ def main():  # noqa: PLR0915 one linear benchmark script
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     args = parser.parse_args()
     ensure_odoo_python(__file__)
-    data_dir = tempfile.mkdtemp(prefix="crbench-audio-")
-    try:
-        started = time.perf_counter()
-        install(DB, data_dir)
-        print(f"Installed call_recording in {time.perf_counter() - started:.0f} s.", flush=True)
+    with benchlib.throwaway_database(DB, "crbench-audio-", keep=args.keep_db) as data_dir:
         wav = Path(data_dir) / "big.wav"
         full_digest = write_wav(wav, args.mb)
         file_size = wav.stat().st_size
@@ -301,32 +332,8 @@ def main():  # noqa: PLR0915 one linear benchmark script
             ("/web/content", content, None, 200, full_digest, None),
             ("/web/content Range", content, byte_range, 206, range_digest, None),
         ]
-        results = {}
-        server_rss = []
-        for label, path, headers, status, digest, _base in cases:
-            runs = []
-            for _n in range(args.runs):
-                server = Server(data_dir)
-                try:
-                    server_rss.append(proc_status(server.proc.pid)["VmRSS"])
-                    run = server.download(path, headers)
-                    # the same request again on the now warm server: TTFB only
-                    run["warm_ttfb_ms"] = server.download(path, headers)["ttfb_ms"]
-                finally:
-                    server.stop()
-                if run["status"] != status or run["sha256"] != digest:
-                    print(
-                        f"  ! {label}: status {run['status']} (expected {status}), "
-                        f"{run['bytes']:,} bytes, content matches: {run['sha256'] == digest}"
-                    )
-                runs.append(run)
-            results[label] = runs
-            print(
-                f"measured {label}: status {runs[0]['status']}, {runs[0]['bytes']:,} bytes, "
-                f"content ok: {all(r['sha256'] == digest for r in runs)}, "
-                f"{runs[0]['content_type']}, {runs[0]['content_range'] or ''}",
-                flush=True,
-            )
+        results = measure_cases(cases, args.runs, data_dir)
+        server_rss = [run["server_rss"] for runs in results.values() for run in runs]
 
         # behaviour checks, on one more server
         logged = access_log_counts(ids["call"])
@@ -342,10 +349,7 @@ def main():  # noqa: PLR0915 one linear benchmark script
             server.stop()
         logged_after = access_log_counts(ids["call"])
         almost_all_ok = almost_all["sha256"] == expected_digest(wav, 1, file_size - 1)
-
-        def med(label, key):
-            return statistics.median(r[key] for r in results[label])
-
+        med = functools.partial(median, results)
         print(
             f"\n{args.mb} MiB WAV, {args.runs} runs per URL (fresh server each), medians; "
             "x = ours / baseline (full file: /web/content; Range: /web/content Range);\n"
@@ -392,10 +396,6 @@ def main():  # noqa: PLR0915 one linear benchmark script
             f"access log entries added: "
             f"{sum(map(int, logged_after.values())) - sum(map(int, logged.values()))}."
         )
-    finally:
-        if not args.keep_db:
-            devenv.drop_database(DB)
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

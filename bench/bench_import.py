@@ -38,12 +38,10 @@ Usage: bench/bench_import.py [--calls 5000] [--audio-kb 100] [--runs 3] [--keep-
 """
 
 import argparse
-import configparser
 import importlib.util
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -299,25 +297,14 @@ def start_server(db, data_dir, job_workers):
     """``odoo -c`` with docker/odoo-workers.conf for the bench database; returns (proc, log)."""
     import requests  # noqa: PLC0415 - Odoo's Python
 
-    config = configparser.ConfigParser()
-    config.read(REPO / "docker" / "odoo-workers.conf")
-    http_port, gevent_port = devenv.free_port(), devenv.free_port()
-    config["options"].update(
-        addons_path=str(REPO),
-        data_dir=data_dir,
-        db_host=devenv.DB_HOST,
-        db_port=devenv.DB_PORT,
-        db_user=devenv.DB_USER,
-        db_password=devenv.DB_PASSWORD,
-        db_name=db,
-        dbfilter=f"^{db}$",
-        http_interface="127.0.0.1",
-        http_port=str(http_port),
-        gevent_port=str(gevent_port),
+    config = devenv.workers_config(
+        db,
+        data_dir,
         workers=str(job_workers + 1),
         max_cron_threads="0",  # the bench runs the cron itself
         log_level="warn",
     )
+    http_port = config["options"]["http_port"]
     config["queue_job"]["channels"] = (
         f"root:{job_workers},root.call_recording.import:1,"
         f"root.call_recording.download:{max(job_workers - 1, 1)}"
@@ -348,12 +335,7 @@ def start_server(db, data_dir, job_workers):
 
 
 def stop_server(proc, log):
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+    devenv.stop_process_group(proc)
     log.close()
 
 

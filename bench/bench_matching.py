@@ -32,9 +32,7 @@ Usage: bench/bench_matching.py [--partners N] [--calls N] [--sample N] [--keep-d
 
 import argparse
 import random
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "bench"))
 import devenv  # noqa: E402
-from benchlib import ensure_odoo_python, install, odoo_args  # noqa: E402
+from benchlib import ensure_odoo_python, odoo_registry, throwaway_database  # noqa: E402
 
 DB = "crbench_match"
 BATCH = 1000
@@ -392,17 +390,13 @@ def print_report(calls, people, sample, measured):
 
 
 def run(args, data_dir):
-    import odoo  # noqa: PLC0415
-    from odoo import api  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
-
-    config.parse_config(["-d", DB, *odoo_args(data_dir)], setup_logging=True)
-    registry = Registry(DB)
-    from odoo.addons.call_recording.lib import phone as phone_lib  # noqa: PLC0415
-
     rng = random.Random(2026)
-    try:
+    with odoo_registry(DB, data_dir) as registry:
+        import odoo  # noqa: PLC0415
+        from odoo import api  # noqa: PLC0415
+
+        from odoo.addons.call_recording.lib import phone as phone_lib  # noqa: PLC0415
+
         with registry.cursor() as cr:
             env = api.Environment(cr, odoo.SUPERUSER_ID, {})
             company_id = set_up_company(cr)
@@ -447,9 +441,6 @@ def run(args, data_dir):
             sample = rng.sample(range(len(calls)), args.sample)
             baselines = time_baselines(env, calls, sample)
             cr.rollback()
-    finally:
-        odoo.sql_db.close_db(DB)
-        Registry.delete(DB)
     measured = {"ours": ours, "quiet": quiet, "baselines": baselines, "explained": explained}
     print_report(calls, people, sample, measured)
 
@@ -462,16 +453,8 @@ def main():
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     args = parser.parse_args()
     ensure_odoo_python(__file__)
-    data_dir = tempfile.mkdtemp(prefix="crbench-match-")
-    try:
-        started = time.perf_counter()
-        install(DB, data_dir)
-        print(f"Installed call_recording in {time.perf_counter() - started:.0f} s.", flush=True)
+    with throwaway_database(DB, "crbench-match-", keep=args.keep_db) as data_dir:
         run(args, data_dir)
-    finally:
-        if not args.keep_db:
-            devenv.drop_database(DB)
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """What the benchmark scripts share: Odoo's Python, a throw-away database."""
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,3 +48,37 @@ def install(db, data_dir, addons="call_recording"):
     if result.returncode:
         print(result.stdout[-4000:], result.stderr[-4000:], sep="\n", file=sys.stderr)
         devenv.fail(f"installing {addons} failed (exit code {result.returncode})", 1)
+
+
+@contextlib.contextmanager
+def throwaway_database(db, prefix, addons="call_recording", keep=False):
+    """Install ``addons`` in a fresh ``db``; yields the data directory.
+
+    Afterwards the database is dropped (unless ``keep``) and the data
+    directory removed.
+    """
+    data_dir = tempfile.mkdtemp(prefix=prefix)
+    try:
+        started = time.perf_counter()
+        install(db, data_dir, addons)
+        print(f"Installed {addons} in {time.perf_counter() - started:.0f} s.", flush=True)
+        yield data_dir
+    finally:
+        if not keep:
+            devenv.drop_database(db)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def odoo_registry(db, data_dir):
+    """Odoo configured for ``db`` in this process; yields its registry, closed afterwards."""
+    import odoo  # noqa: PLC0415
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    config.parse_config(["-d", db, *odoo_args(data_dir)], setup_logging=True)
+    try:
+        yield Registry(db)
+    finally:
+        odoo.sql_db.close_db(db)
+        Registry.delete(db)

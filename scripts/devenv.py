@@ -6,9 +6,11 @@ library only: it runs with any Python 3 before Odoo's own is known.
 """
 
 import ast
+import configparser
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -200,3 +202,39 @@ def remove_filestore(data_dir, name):
 def database_exists(name):
     check_db_name(name)
     return _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").stdout.strip() == "1"
+
+
+def workers_config(db, data_dir, **options):
+    """``docker/odoo-workers.conf`` adapted to this machine for database ``db``.
+
+    Loopback on free ports (``http_port`` and ``gevent_port`` of its
+    ``options`` section), this machine's database server, then ``options``.
+    """
+    config = configparser.ConfigParser()
+    config.read(REPO / "docker" / "odoo-workers.conf")
+    config["options"].update(
+        addons_path=str(REPO),
+        data_dir=str(data_dir),
+        db_host=DB_HOST,
+        db_port=DB_PORT,
+        db_user=DB_USER,
+        db_password=DB_PASSWORD,
+        db_name=db,
+        dbfilter=f"^{db}$",
+        http_interface="127.0.0.1",
+        http_port=str(free_port()),
+        gevent_port=str(free_port()),
+        **options,
+    )
+    return config
+
+
+def stop_process_group(proc, seconds=60):
+    """End ``proc``'s process group (started with ``start_new_session``): SIGTERM,
+    SIGKILL after ``seconds``."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)

@@ -176,6 +176,19 @@ class CallRecordingFile(models.AbstractModel):
         return mark
 
     @api.model
+    def _hold_content(self, fname):
+        """Hold the content stored as ``fname`` until this transaction ends.
+
+        A deletion of this content that was committed meanwhile leaves it
+        alone (_remove_unused).  Shared: transactions storing the same
+        content do not wait for each other, only for a deletion that is
+        removing it right now.
+        """
+        self.env.cr.execute(
+            SQL("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", FILE_LOCK_KEY, fname)
+        )
+
+    @api.model
     def _place(self, attachment, spooled, gc_marked=False):
         """Storage primitive: put ``spooled``'s bytes where ``attachment`` keeps them.
 
@@ -191,13 +204,7 @@ class CallRecordingFile(models.AbstractModel):
             spooled.discard()
             return None
         fname = f"{spooled.sha1[:2]}/{spooled.sha1}"
-        # Held until this transaction ends: a deletion of this content that
-        # was committed meanwhile leaves the file alone (_remove_unused).
-        # Shared: transactions storing the same content do not wait for
-        # each other, only for a deletion that is removing it right now.
-        self.env.cr.execute(
-            SQL("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", FILE_LOCK_KEY, fname)
-        )
+        self._hold_content(fname)
         path = attachment._full_path(fname)
         if not os.path.exists(spooled.path):
             # Moved into place by an attempt rolled back since (a batch of
@@ -205,18 +212,10 @@ class CallRecordingFile(models.AbstractModel):
             # garbage collection removed it meanwhile.
             if os.path.exists(path):
                 return fname
-            raise UserError(
-                self.env._("%(name)s was not stored: its data is gone.", name=attachment.name)
-            )
+            raise self._data_gone_error(attachment)
         if os.path.exists(path):
             if not files_lib.same_content(path, spooled.path):
-                raise UserError(
-                    self.env._(
-                        "%(name)s was not stored: a different file with the same SHA-1 "
-                        "is stored already.",
-                        name=attachment.name,
-                    )
-                )
+                raise self._other_content_error(attachment)
             spooled.discard()
         else:
             files_lib.place(spooled.path, path)
@@ -224,6 +223,21 @@ class CallRecordingFile(models.AbstractModel):
                 # in case the transaction aborts, Odoo's garbage collection removes it
                 attachment._mark_for_gc(fname)
         return fname
+
+    def _data_gone_error(self, attachment):
+        """The refusal to store ``attachment`` when its spooled bytes are gone."""
+        return UserError(
+            self.env._("%(name)s was not stored: its data is gone.", name=attachment.name)
+        )
+
+    def _other_content_error(self, attachment):
+        """The refusal to store ``attachment`` over other bytes with the same SHA-1."""
+        return UserError(
+            self.env._(
+                "%(name)s was not stored: a different file with the same SHA-1 is stored already.",
+                name=attachment.name,
+            )
+        )
 
     # ------------------------------------------------------------------
     # Open

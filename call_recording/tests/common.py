@@ -185,6 +185,21 @@ class CallRecordingCommon(TransactionCase):
         return call
 
     @classmethod
+    def _seeded_call(cls, row, company=None):
+        """A call of a report's seed ``row``: (agent, direction, state, seconds,
+        start); from a customer's number, or from an extension if internal."""
+        agent, direction, state, seconds, start = row
+        return cls._call(
+            agent,
+            "+36301112222" if direction != "internal" else "101",
+            company=company,
+            direction=direction,
+            state=state,
+            duration=seconds,
+            start_datetime=start,
+        )
+
+    @classmethod
     def _call_out(cls, agent, number, when, **vals):
         """``agent`` calls ``number`` from the service line at ``when``."""
         vals = {"caller_number": "+3615550100", "callee_number": number, **vals}

@@ -105,6 +105,28 @@ class ProviderCommon(CallRecordingCommon):
         values = {"start": self.ago(hours=1), **CALL_DEFAULTS, "audio": self.audio_1, **values}
         return self.fakes[code].add_call(**values)
 
+    def _add_calls(self, code):
+        """Two calls in provider ``code``'s fake: an answered one with a recording
+        and an agent, then a missed one without; their ids at the provider."""
+        with_audio = self.add_call(
+            code,
+            start=self.ago(hours=5),
+            duration=61,
+            agent_email="cr_agent_a@example.com",
+            agent_id="501",
+        )
+        no_audio = self.add_call(
+            code,
+            start=self.ago(hours=4),
+            direction="outbound",
+            caller="+3615550100",
+            callee="+36209997777",
+            duration=0,
+            state="missed",
+            audio=None,
+        )
+        return with_audio, no_audio
+
     def sync(self, provider, trigger=None):
         """One import run of ``provider``; its log."""
         log = provider._sync(trigger=trigger or self.sync_trigger)

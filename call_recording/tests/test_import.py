@@ -12,26 +12,6 @@ from .provider_common import ProviderCommon
 class TestProviderImport(ProviderCommon):
     sync_trigger = "manual"
 
-    def _add_calls(self, code):
-        with_audio = self.add_call(
-            code,
-            start=self.ago(hours=5),
-            duration=61,
-            agent_email="cr_agent_a@example.com",
-            agent_id="501",
-        )
-        no_audio = self.add_call(
-            code,
-            start=self.ago(hours=4),
-            direction="outbound",
-            caller="+3615550100",
-            callee="+36209997777",
-            duration=0,
-            state="missed",
-            audio=None,
-        )
-        return with_audio, no_audio
-
     def test_each_provider_imports_calls_with_audio(self):
         self.agent_a.email = "cr_agent_a@example.com"
         for code, provider in self.providers.items():

@@ -1,7 +1,6 @@
 """Push API through the real (HttpCase) server: the examples, rights, idempotence, errors."""
 
 import base64
-import hashlib
 import json
 import os
 import shutil
@@ -22,7 +21,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav, wav_bytes
 
-from .common import CallRecordingCommon
+from .common import CallRecordingCommon, sha256
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 XMLRPC_LOGGER = "odoo.addons.rpc.controllers.xmlrpc"
@@ -30,10 +29,6 @@ XMLRPC_LOGGER = "odoo.addons.rpc.controllers.xmlrpc"
 CUSTOMER_NUMBER = "+36 30 444 1122"
 LINE_NUMBER = "+36 1 555 0100"
 START = "2026-11-20T09:30:00+01:00"  # 08:30:00 UTC
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 @tagged("post_install", "-at_install")

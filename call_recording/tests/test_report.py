@@ -28,15 +28,8 @@ class TestCallReport(CallRecordingCommon):
             (b, "inbound", "missed", 0, "2026-02-11 10:00:00"),
         ]
         calls = cls.env["call.recording"]
-        for agent, direction, state, seconds, start in seed:
-            calls |= cls._call(
-                agent,
-                "+36301112222" if direction != "internal" else "101",
-                direction=direction,
-                state=state,
-                duration=seconds,
-                start_datetime=start,
-            )
+        for row in seed:
+            calls |= cls._seeded_call(row)
         cls.seeded = calls
         cls.Report = cls.env["call.recording.report"].with_user(cls.manager).with_context(tz="UTC")
 

@@ -105,16 +105,8 @@ class RollupCommon(CallRecordingCommon):
             (cls.manager_b, cls.company_b, "inbound", "failed", 0, "2026-04-10 22:15:00"),
         ]
         calls = cls.env["call.recording"]
-        for agent, company, direction, state, seconds, start in seed:
-            calls |= cls._call(
-                agent,
-                "+36301112222" if direction != "internal" else "101",
-                company=company,
-                direction=direction,
-                state=state,
-                duration=seconds,
-                start_datetime=start,
-            )
+        for agent, company, *row in seed:
+            calls |= cls._seeded_call((agent, *row), company=company)
         calls[1].outcome_id = cls.outcome
         # facts of a call are the system's to change (the evidence writer)
         evidence.writer(calls[3]).callee_number = "+3615550199"  # on the listed line
@@ -591,24 +583,7 @@ class TestReportTotalsImport(ProviderCommon):
         self.manager.tz = TZ
         report = self.env["call.recording.report"].with_user(self.manager).with_context(tz=TZ)
         before = report._read_group([], [], ["__count"])[0][0]
-        fake = self.fakes["twilio"]
-        fake.add_call(
-            start=self.ago(hours=5),
-            direction="inbound",
-            caller="+36309012345",
-            callee="+3615550100",
-            duration=61,
-            audio=self.audio_1,
-        )
-        fake.add_call(
-            start=self.ago(hours=4),
-            direction="outbound",
-            caller="+3615550100",
-            callee="+36209997777",
-            duration=0,
-            state="missed",
-            audio=None,
-        )
+        self._add_calls("twilio")
         log = self.providers["twilio"]._sync(trigger="manual")
         self.assertEqual(log.state, "done", log.error)
         self.assertTrue(report._rollup_source([], ["state"], ["__count"]))

@@ -8,7 +8,6 @@ numbers in the docstrings are the issue's.
 
 import base64
 import csv
-import hashlib
 import io
 import posixpath
 import threading
@@ -27,13 +26,10 @@ from odoo.tools import mute_logger
 from odoo.addons.call_recording.lib.audio import synth_call_wav
 from odoo.addons.call_recording.lib.providers.zadarma import webhook_signature
 
+from .common import sha256
 from .test_compliance import ComplianceCommon
 
 MUTED = ("odoo.addons.rpc.controllers.xmlrpc", "odoo.http", "odoo.sql_db")
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 class Catcher:

@@ -39,10 +39,7 @@ from odoo.fields import Domain
 from odoo.http import Response, Stream, request
 from odoo.tools import SQL
 
-from odoo.addons.call_recording.models.call_recording_file import (
-    FILE_LOCK_KEY,
-    StorageUnavailable,
-)
+from odoo.addons.call_recording.models.call_recording_file import StorageUnavailable
 
 from ..lib import objects
 
@@ -153,29 +150,30 @@ class CallRecordingFile(models.AbstractModel):
         return super()._gc_marker()
 
     @api.model
+    def _held_object(self, code, sha1):
+        """Where content ``sha1`` goes in object storage ``code``: (file system,
+        key, storage name), held until this transaction ends as in the
+        filestore (``_hold_content``)."""
+        # sudo: the storage's settings, for the system's own files.
+        Storage = self.env["fs.storage"].sudo()
+        key = objects.object_key(sha1, Storage._must_optimize_directory_path(code))
+        fname = f"{code}://{key}"
+        self._hold_content(fname)
+        return self._object_parts(fname)[0], key, fname
+
+    @api.model
     def _place(self, attachment, spooled, gc_marked=False):
         code = self._object_storage_code(attachment.res_model, attachment.res_field)
         if not code:
             return super()._place(attachment, spooled, gc_marked=gc_marked)
         # sudo: the storage's settings, for the system's own files.
         Storage = self.env["fs.storage"].sudo()
-        key = objects.object_key(spooled.sha1, Storage._must_optimize_directory_path(code))
-        fname = f"{code}://{key}"
-        # As in the filestore: a deletion of this content committed
-        # meanwhile leaves the object alone (_remove_unused).
-        self.env.cr.execute(
-            SQL("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", FILE_LOCK_KEY, fname)
-        )
-        fs = self._object_parts(fname)[0]
+        fs, key, fname = self._held_object(code, spooled.sha1)
         with self._store_errors(attachment.name):
             stored = self._object_size(fs, key)
             if stored is None:
                 if not os.path.exists(spooled.path):
-                    raise UserError(
-                        self.env._(
-                            "%(name)s was not stored: its data is gone.", name=attachment.name
-                        )
-                    )
+                    raise self._data_gone_error(attachment)
                 # Marked first (committed on its own): should this
                 # transaction abort, fs_attachment's garbage collection
                 # removes the object.
@@ -198,13 +196,7 @@ class CallRecordingFile(models.AbstractModel):
                 with fs.open(key, "rb", block_size=objects.BLOCK_SIZE) as fp:
                     size, sha1, sha256 = objects.digests(fp)
                 if (size, sha1, sha256) != (spooled.size, spooled.sha1, spooled.sha256):
-                    raise UserError(
-                        self.env._(
-                            "%(name)s was not stored: a different file with the same SHA-1 "
-                            "is stored already.",
-                            name=attachment.name,
-                        )
-                    )
+                    raise self._other_content_error(attachment)
         spooled.discard()
         storage_id = Storage.get_id_by_code(code)
         # fs_attachment's own columns, as its create() sets them (the file
@@ -402,9 +394,7 @@ class CallRecordingFile(models.AbstractModel):
         code = self._object_storage_code(attachment.res_model, attachment.res_field)
         # The local file stays while it is copied (a deletion of its
         # content waits for this transaction).
-        self.env.cr.execute(
-            SQL("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", FILE_LOCK_KEY, old)
-        )
+        self._hold_content(old)
         path = attachment._full_path(old)
         with open(path, "rb") as fp:
             size, sha1, sha256 = objects.digests(fp)
@@ -419,13 +409,9 @@ class CallRecordingFile(models.AbstractModel):
                     size=size,
                 )
             )
+        # sudo: the storage's settings, for the system's own files.
         Storage = self.env["fs.storage"].sudo()
-        key = objects.object_key(sha1, Storage._must_optimize_directory_path(code))
-        fname = f"{code}://{key}"
-        self.env.cr.execute(
-            SQL("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", FILE_LOCK_KEY, fname)
-        )
-        fs = self._object_parts(fname)[0]
+        fs, key, fname = self._held_object(code, sha1)
         with self._store_errors(attachment.name):
             if self._object_size(fs, key) is None:
                 self.env["fs.file.gc"].sudo()._mark_for_gc(fname)

@@ -1,10 +1,8 @@
-from contextlib import contextmanager
 from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
 from odoo.addons.call_recording_ftp.models.call_recording_export_sink import ExportRunSink
@@ -12,16 +10,17 @@ from odoo.addons.call_recording_ftp.tests.common import FtpExportCommon
 from odoo.addons.call_recording_ftp_queue.models.call_recording_export_target import (
     EXPORT_LOCK_KEY,
 )
+from odoo.addons.call_recording_queue.tests.common import (
+    Killed,
+    KilledJobMixin,
+    advisory_lock_elsewhere,
+)
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 
-class Killed(BaseException):
-    """The worker dies mid-way (not an Exception: nothing may catch it)."""
-
-
 @tagged("post_install", "-at_install")
-class TestExportJobs(FtpExportCommon):
+class TestExportJobs(KilledJobMixin, FtpExportCommon):
     def setUp(self):
         super().setUp()
         now = fields.Datetime.now()
@@ -30,24 +29,8 @@ class TestExportJobs(FtpExportCommon):
         self.target = self.fake_ftp
         self.target.next_run_date = now - timedelta(minutes=1)
 
-    @contextmanager
     def locked_elsewhere(self, target):
-        other = db_connect(self.env.cr.dbname).cursor()
-        try:
-            other.execute("SELECT pg_advisory_lock(%s, %s)", (EXPORT_LOCK_KEY, target.id))
-            yield
-        finally:
-            other.execute("SELECT pg_advisory_unlock(%s, %s)", (EXPORT_LOCK_KEY, target.id))
-            other.close()
-
-    def run_killed(self, job):
-        """Run ``job`` until it is killed, keeping what it wrote (as its commits
-        would; Odoo's assertRaises would roll it back)."""
-        try:
-            job()
-        except Killed:
-            return
-        self.fail("the job was not killed")
+        return advisory_lock_elsewhere(self.env, EXPORT_LOCK_KEY, target.id)
 
     def test_cron_enqueues_a_job_per_due_target_on_the_export_channel(self):
         with trap_jobs() as trap:

@@ -1,7 +1,5 @@
-from contextlib import contextmanager
 from unittest.mock import patch
 
-from odoo.sql_db import db_connect
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.call_recording.lib.audio import synth_call_wav
@@ -10,17 +8,18 @@ from odoo.addons.call_recording.models.call_recording_provider_sink import Provi
 from odoo.addons.call_recording.tests.common import sha256
 from odoo.addons.call_recording.tests.provider_common import ProviderCommon
 from odoo.addons.call_recording_queue.models.call_recording_provider import DOWNLOAD_LOCK_KEY
+from odoo.addons.call_recording_queue.tests.common import (
+    Killed,
+    KilledJobMixin,
+    advisory_lock_elsewhere,
+)
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 
-class Killed(BaseException):
-    """The worker dies mid-way (not an Exception: nothing may catch it)."""
-
-
 @tagged("post_install", "-at_install")
-class TestQueuedImport(ProviderCommon):
+class TestQueuedImport(KilledJobMixin, ProviderCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -59,25 +58,9 @@ class TestQueuedImport(ProviderCommon):
         )
         self.assertEqual(attachments, len(calls), "a recording stored twice")
 
-    @contextmanager
     def locked_elsewhere(self, key):
         """``key`` of the account's advisory lock held by another session."""
-        other = db_connect(self.env.cr.dbname).cursor()
-        try:
-            other.execute("SELECT pg_advisory_lock(%s, %s)", (key, self.twilio.id))
-            yield
-        finally:
-            other.execute("SELECT pg_advisory_unlock(%s, %s)", (key, self.twilio.id))
-            other.close()
-
-    def run_killed(self, job):
-        """Run ``job`` until it is killed, keeping what it wrote (as its commits
-        would; Odoo's assertRaises would roll it back)."""
-        try:
-            job()
-        except Killed:
-            return
-        self.fail("the job was not killed")
+        return advisory_lock_elsewhere(self.env, key, self.twilio.id)
 
     def perform(self, trap):
         """Run the trapped jobs as the job runner would (each in its own cursor)."""

@@ -15,7 +15,6 @@ replaced by the test's own) on a throw-away database with
   call and recording is there once.
 """
 
-import configparser
 import hashlib
 import os
 import re
@@ -31,7 +30,7 @@ import websocket
 from call_recording_lib.audio import synth_call_wav
 from fakes.twilio import FakeTwilio
 
-from .odoo_db import REPO, OdooDatabase, devenv
+from .odoo_db import OdooDatabase, devenv
 
 #: More than the download threads keep on their way (4 x 16), so that the
 #: recordings are stored in several batches and the kill falls between two.
@@ -104,24 +103,13 @@ def fake():
 @pytest.fixture(scope="module")
 def server(database, tmp_path_factory):
     """``odoo -c`` with docker/odoo-workers.conf, adapted to this machine."""
-    config = configparser.ConfigParser()
-    config.read(REPO / "docker" / "odoo-workers.conf")
-    options = config["options"]
-    http_port, gevent_port = devenv.free_port(), devenv.free_port()
-    options.update(
-        addons_path=str(REPO),
-        data_dir=database.data_dir,
-        db_host=devenv.DB_HOST,
-        db_port=devenv.DB_PORT,
-        db_user=devenv.DB_USER,
-        db_password=devenv.DB_PASSWORD,
-        db_name=database.name,
-        dbfilter=f"^{database.name}$",
-        http_interface="127.0.0.1",
-        http_port=str(http_port),
-        gevent_port=str(gevent_port),
+    config = devenv.workers_config(
+        database.name,
+        database.data_dir,
         max_cron_threads="0",  # the test runs the cron itself
     )
+    options = config["options"]
+    http_port, gevent_port = options["http_port"], options["gevent_port"]
     workdir = tmp_path_factory.mktemp("workers")
     conf = workdir / "odoo.conf"
     with open(conf, "w") as fp:
@@ -150,12 +138,7 @@ def server(database, tmp_path_factory):
         )
         yield info
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        devenv.stop_process_group(proc)
 
 
 def test_gevent_process_stays_up_and_serves_websockets(server):

@@ -98,6 +98,8 @@ def _limit_file_size(limit):
 class _Daemon(ServedFolder):
     name = "server"
     host = "127.0.0.1"
+    #: whether the server process runs in its work directory (else in ours)
+    run_in_workdir = False
 
     def __init__(self, root=None, write_limit=None):
         self.workdir = Path(tempfile.mkdtemp(prefix=f"crtest-{self.name}-"))
@@ -121,6 +123,7 @@ class _Daemon(ServedFolder):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_limit_file_size(self.write_limit) if self.write_limit else None,  # noqa: PLW1509 no threads depend on it
+                cwd=self.workdir if self.run_in_workdir else None,
             )
         self._wait_ready()
         return self
@@ -150,15 +153,19 @@ class _Daemon(ServedFolder):
         except OSError:
             return ""
 
-    def stop(self):
+    def _terminate(self, seconds=10):
+        """End the server process: SIGTERM, SIGKILL after ``seconds``."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(seconds)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+
+    def stop(self):
+        self._terminate()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -440,6 +447,7 @@ class SeaweedFSServer(_Daemon):
     """
 
     name = "seaweedfs"
+    run_in_workdir = True
     #: the roles whose ports ``weed mini`` opens (HTTP and gRPC for each)
     PORTS = ("master", "volume", "filer", "s3", "admin")
 
@@ -506,18 +514,6 @@ class SeaweedFSServer(_Daemon):
             f"-bucket={self.bucket}",
         ]
 
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.command(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-            )
-        self._wait_ready(seconds=60)
-        return self
-
     def _wait_ready(self, seconds=60):
         # The S3 port answers before the identities are loaded: ready when
         # a signed request lists the bucket.
@@ -537,11 +533,4 @@ class SeaweedFSServer(_Daemon):
 
     def pause(self):
         """Stop the server but keep its data (:meth:`start` brings it back)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
+        self._terminate(30)
