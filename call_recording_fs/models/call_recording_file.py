@@ -177,6 +177,7 @@ class CallRecordingFile(models.AbstractModel):
                 # Marked first (committed on its own): should this
                 # transaction abort, fs_attachment's garbage collection
                 # removes the object.
+                # sudo: fs_attachment's collection list is the system's.
                 self.env["fs.file.gc"].sudo()._mark_for_gc(fname)
                 fs.put_file(spooled.path, key)
                 stored = self._object_size(fs, key)
@@ -250,6 +251,8 @@ class CallRecordingFile(models.AbstractModel):
 
     @api.model
     def _stream(self, attachment):
+        # sudo (here and below): where the bytes are and their size are the
+        # system's; the audio route and the hand-over checked access.
         parts = self._object_parts(attachment.sudo().store_fname)
         if not parts:
             return super()._stream(attachment)
@@ -289,6 +292,7 @@ class CallRecordingFile(models.AbstractModel):
         if not parts:
             return super()._remove_file(fname)
         fs, _code, key = parts
+        # sudo: the list of objects awaiting deletion is written by the system only.
         Removal = self.env["call.recording.fs.removal"].sudo()
         try:
             with self._store_errors(fname):
@@ -381,6 +385,7 @@ class CallRecordingFile(models.AbstractModel):
     @api.model
     def _expected_sha256(self, attachment):
         """The SHA-256 the suite recorded for ``attachment``'s content, if any."""
+        # sudo: the recorded checksum of the system's own file, for the migration.
         if attachment.res_model == "call.recording":
             record = self.env["call.recording"].sudo().browse(attachment.res_id).exists()
             return record.audio_sha256 or None
@@ -414,6 +419,7 @@ class CallRecordingFile(models.AbstractModel):
         fs, key, fname = self._held_object(code, sha1)
         with self._store_errors(attachment.name):
             if self._object_size(fs, key) is None:
+                # sudo: fs_attachment's collection list is the system's.
                 self.env["fs.file.gc"].sudo()._mark_for_gc(fname)
                 fs.put_file(path, key)
             # read back: what the store holds is what the suite recorded
