@@ -251,6 +251,7 @@ class CallRecordingRequest(models.Model):
                     name=request.partner_id.name,
                     request=request.name,
                     date=request._local_text(expiry),
+                    # sudo: the customer's own login, told to them in their e-mail
                     login=request.customer_user_id.sudo().login,
                     url=request._download_url(),
                 )

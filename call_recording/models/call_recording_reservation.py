@@ -122,6 +122,7 @@ class CallRecording(models.Model):
             calls, _counts = self.with_context(mail_create_nosubscribe=True)._upsert_provider_calls(
                 provider, [pcall]
             )
+            # sudo: the call just reserved, read back by the system that made it
             call = calls.sudo()
             evidence.writer(call).write(
                 {"reserved_date": fields.Datetime.now(), "awaiting_delivery": True}

@@ -25,6 +25,7 @@ class ExportRunSink(ExportSink):
         self.batch_size = batch_size
         self.seen = set()
         self.time_left = float("inf")
+        # sudo: the transfer log is the system's, written by the run only
         self.Export = self.env["call.recording.export"].sudo()
         self.rewrite = set()  # manifests to write again after this run's deletions
 
