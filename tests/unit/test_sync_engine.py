@@ -266,6 +266,30 @@ def test_a_quota_beyond_the_longest_wait_postpones_nothing(quick_config, clock, 
         assert 0 < len(sink.audio) < len(ids)
 
 
+def test_presigned_links_are_not_held_back_by_the_api_quota(quick_config, clock, tmp_path):
+    """Aircall's recordings are presigned S3 links: its API quota does not apply.
+
+    One download at a time, 4 API requests a minute: the listing and three
+    fresh links, each recording fetched from S3 after its link, even the
+    one whose link used the last request of the quota.  The S3 fetch once
+    waited for the API's quota too: the third recording was left for later,
+    and with several threads a run could store none at all.
+    """
+    now = datetime.fromtimestamp(clock.now, UTC)
+    with FakeAircall("id", "token", rate_limit_per_minute=4) as fake:
+        fake.time_source = clock.time
+        ids = [add(fake, now - timedelta(minutes=5 * i)) for i in range(1, 9)]
+        adapter = get_adapter("aircall", quick_config(fake, rate_limit_max_wait=0))
+        sink = MemorySink(tmp_path)
+        with pytest.raises(ProviderRateLimited):
+            SyncEngine(adapter, sink, download_workers=1).run(
+                now - timedelta(hours=3), now, overlap=timedelta(0)
+            )
+        assert set(sink.calls) == set(ids)
+        assert len(sink.audio) == 3, sorted(sink.audio)
+        assert not sink.failures
+
+
 def test_download_due_fetches_only_the_recordings_without_listing(
     twilio_fake, adapter, now, tmp_path
 ):

@@ -452,9 +452,12 @@ class ApiClient:
         Retried: network errors and timeouts, 429 and 5xx, up to the
         policy's ``retries``; the last answer is returned as it is.
         """
+        # A presigned link (``auth=False``) is another service's (S3): the
+        # provider's API quota and its headers do not apply to it.
+        metered = auth
         attempt = 0
         while True:
-            if self.before:
+            if self.before and metered:
                 self.before()
             try:
                 response = send(
@@ -474,12 +477,12 @@ class ApiClient:
                 attempt += 1
                 self.policy.sleep(self.policy.backoff(attempt))
                 continue
-            if self.after:
+            if self.after and metered:
                 self.after(response)
             if response.status_code not in RETRY_STATUSES or attempt >= self.policy.retries:
                 return response
             attempt += 1
-            if response.status_code == 429 and self.limiter is not None:
+            if response.status_code == 429 and self.limiter is not None and metered:
                 self.limiter.limited(response)
                 delay = 0  # the limiter makes this and every other thread wait
             else:
