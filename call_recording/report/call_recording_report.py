@@ -1,3 +1,11 @@
+"""The call analysis and the managers' dashboard (``call.recording.report``).
+
+One file, over 400 lines, on purpose: which source answers a query (the
+calls or a table of totals), how a domain and a grouping are rewritten for
+it, and the dashboard built on those queries are one algorithm; split, each
+part would need the others' column tables to be read.
+"""
+
 # ruff: noqa: S608 - the views' SQL is built from this module's constant table and
 # column names; every value is a query parameter.
 

@@ -24,6 +24,10 @@ folded in yet, so its figures are always those of the calls.  ``_rebuild()`` rec
 it from the calls.  The tables, functions and triggers are created by
 ``init()`` (install and every update) and dropped by the add-on's
 uninstall hook.
+
+One file, over 400 lines, on purpose: the SQL of the triggers, of the fold
+and of the rebuild describes the same tables and must change together; a
+split would put one schema in several places.
 """
 
 # ruff: noqa: S608 - the SQL is built from this module's constant table and

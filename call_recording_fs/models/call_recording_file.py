@@ -22,6 +22,10 @@ A store that cannot be reached raises ``StorageUnavailable`` (nothing
 stored or removed; the import and the Push API try again later, the audio
 route answers 503).  :meth:`_move_to_object_storage` moves the recordings
 already in the filestore, batch by batch, each checked by SHA-256.
+
+One file, over 400 lines: the primitives and the migration share the
+object naming, the content lock and the store's error handling; the S3
+protocol itself is fsspec's, and the Range reading is ``lib/objects.py``.
 """
 
 import contextlib
