@@ -17,10 +17,10 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .files import CHUNK_SIZE, copy
 from .safe import csv_cell, safe_filename
+from .zones import zone
 
 METADATA_COLUMNS = (
     "reference",
@@ -38,10 +38,7 @@ METADATA_COLUMNS = (
 
 
 def _zone(tz_name):
-    try:
-        return ZoneInfo(tz_name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+    return zone(tz_name or "UTC") or UTC
 
 
 def _local(moment, tz_name):

@@ -383,9 +383,10 @@ class ProviderSink(SyncSink):
             return
         calls = self.Call.browse([call.id for call, _stored in todo])
         calls._attach_stored_audio([stored for _call, stored in todo], gc_marked=bool(self.gc_mark))
-        for call in calls:
-            if call.import_error or call.import_attempts or call.import_next_try:
-                call.write({"import_error": False, "import_attempts": 0, "import_next_try": False})
+        # the earlier failures of those that had some, in one write
+        calls.filtered(lambda c: c.import_error or c.import_attempts or c.import_next_try).write(
+            {"import_error": False, "import_attempts": 0, "import_next_try": False}
+        )
         calls.flush_recordset()
 
     def store_audio(self, key, stream):

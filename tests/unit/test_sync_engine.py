@@ -250,8 +250,9 @@ def test_download_threads_share_the_quota_and_wait_for_its_reset(quick_config, c
     assert refused <= 4 * (len(ids) // 5 + 1), f"{refused} requests sent into a spent quota"
 
 
-def test_a_quota_beyond_the_longest_wait_postpones_nothing(quick_config, clock, tmp_path):
-    """A run that may not wait stops downloading; what is left stays due, uncounted."""
+def _run_into_a_spent_quota(quick_config, clock, tmp_path, **engine_options):
+    """8 Aircall calls with recordings, 4 API requests a minute, no waiting
+    allowed: the run stops with ProviderRateLimited; ``(call ids, sink)``."""
     now = datetime.fromtimestamp(clock.now, UTC)
     with FakeAircall("id", "token", rate_limit_per_minute=4) as fake:
         fake.time_source = clock.time
@@ -259,11 +260,19 @@ def test_a_quota_beyond_the_longest_wait_postpones_nothing(quick_config, clock, 
         adapter = get_adapter("aircall", quick_config(fake, rate_limit_max_wait=0))
         sink = MemorySink(tmp_path)
         with pytest.raises(ProviderRateLimited):
-            SyncEngine(adapter, sink).run(now - timedelta(hours=3), now, overlap=timedelta(0))
-        assert clock.sleeps == [] or max(clock.sleeps) < 1
-        assert not sink.failures, "a rate-limited download was counted as failed"
-        assert set(sink.calls) == set(ids)
-        assert 0 < len(sink.audio) < len(ids)
+            SyncEngine(adapter, sink, **engine_options).run(
+                now - timedelta(hours=3), now, overlap=timedelta(0)
+            )
+    return ids, sink
+
+
+def test_a_quota_beyond_the_longest_wait_postpones_nothing(quick_config, clock, tmp_path):
+    """A run that may not wait stops downloading; what is left stays due, uncounted."""
+    ids, sink = _run_into_a_spent_quota(quick_config, clock, tmp_path)
+    assert clock.sleeps == [] or max(clock.sleeps) < 1
+    assert not sink.failures, "a rate-limited download was counted as failed"
+    assert set(sink.calls) == set(ids)
+    assert 0 < len(sink.audio) < len(ids)
 
 
 def test_presigned_links_are_not_held_back_by_the_api_quota(quick_config, clock, tmp_path):
@@ -275,19 +284,10 @@ def test_presigned_links_are_not_held_back_by_the_api_quota(quick_config, clock,
     waited for the API's quota too: the third recording was left for later,
     and with several threads a run could store none at all.
     """
-    now = datetime.fromtimestamp(clock.now, UTC)
-    with FakeAircall("id", "token", rate_limit_per_minute=4) as fake:
-        fake.time_source = clock.time
-        ids = [add(fake, now - timedelta(minutes=5 * i)) for i in range(1, 9)]
-        adapter = get_adapter("aircall", quick_config(fake, rate_limit_max_wait=0))
-        sink = MemorySink(tmp_path)
-        with pytest.raises(ProviderRateLimited):
-            SyncEngine(adapter, sink, download_workers=1).run(
-                now - timedelta(hours=3), now, overlap=timedelta(0)
-            )
-        assert set(sink.calls) == set(ids)
-        assert len(sink.audio) == 3, sorted(sink.audio)
-        assert not sink.failures
+    ids, sink = _run_into_a_spent_quota(quick_config, clock, tmp_path, download_workers=1)
+    assert set(sink.calls) == set(ids)
+    assert len(sink.audio) == 3, sorted(sink.audio)
+    assert not sink.failures
 
 
 def test_download_due_fetches_only_the_recordings_without_listing(

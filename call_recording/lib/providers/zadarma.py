@@ -33,8 +33,8 @@ import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..zones import zone
 from .base import (
     AudioExpired,
     AudioNotReady,
@@ -137,10 +137,9 @@ class ZadarmaAdapter(ProviderAdapter):
         self.base_url = (config.get("base_url") or "https://api.zadarma.com").rstrip("/")
         self.user_key = config.get("login") or ""
         self.secret = config.get("secret") or ""
-        try:
-            self.tz = ZoneInfo(config.get("timezone") or "UTC")
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ProviderError(f"Unknown time zone {config.get('timezone')!r}") from exc
+        self.tz = zone(config.get("timezone") or "UTC")
+        if self.tz is None:
+            raise ProviderError(f"Unknown time zone {config.get('timezone')!r}")
         self.client = ApiClient(self.name, config, session)
         self.session = self.client.session
         self.page_size = max(1, min(int(config.get("page_size") or 1000), 1000))
